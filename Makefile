@@ -1,0 +1,52 @@
+# sidecache: every command a developer or CI needs. Nothing is installed by hand: the moto
+# virtualenv (.venv, git-ignored) and the benchmark tools are set up by the targets below.
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+MOTO_VERSION := 5.2.5
+MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
+
+.PHONY: all build release test lint unit e2e run bench venv clean
+
+all: build
+
+build:
+	$(CARGO) build -p sidecache
+
+release:
+	$(CARGO) build --release -p sidecache
+
+# moto[server]: a real HTTP implementation of the SSM, Secrets Manager, S3 and STS APIs.
+venv: $(MOTO_STAMP)
+$(MOTO_STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test -p sidecache
+
+# The end-to-end tests drive the built binary (target/debug/sidecache) against moto.
+e2e: venv build
+	$(CARGO) test -p sidecache-tests
+
+# Everything CI checks.
+test: venv lint build
+	$(CARGO) test --workspace
+
+# A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
+run: venv build
+	scripts/demo.sh
+
+# Release build, moto, wrk and callgrind: prints the performance table (docs/performance.md).
+bench: venv release
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,243 @@
+//! Who may read: the `X-Aws-Parameters-Secrets-Token` header, and no forwarded requests.
+//!
+//! The token guards against SSRF: a handler tricked into fetching a URL cannot set the header.
+//! For the same reason anything carrying `X-Forwarded-For` (a proxy in the path) is refused.
+
+use crate::app::App;
+use crate::error::AppError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+use subtle::ConstantTimeEq;
+
+pub const TOKEN_HEADER: &str = "x-aws-parameters-secrets-token";
+const FORWARDED_HEADER: &str = "x-forwarded-for";
+/// How often a token file is checked for changes while the presented token keeps matching.
+const FILE_RECHECK: Duration = Duration::from_secs(1);
+/// Refreshes of credential-derived tokens on a mismatch are bounded, as each may call out.
+const CREDENTIALS_RECHECK: Duration = Duration::from_secs(1);
+
+/// Resolves the session token of the credentials the extension runs with (SnapStart and
+/// containers have no `AWS_SESSION_TOKEN`). Implemented by the AWS module.
+pub trait SessionTokenSource: Send + Sync {
+    fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>>;
+}
+
+/// The expected value of the token header.
+pub enum TokenSource {
+    Fixed(Box<[u8]>),
+    File(FileToken),
+    Credentials(CredentialsToken),
+}
+
+pub struct FileToken {
+    path: PathBuf,
+    state: RwLock<(Arc<[u8]>, Option<SystemTime>)>,
+    last_check: Mutex<Instant>,
+}
+
+pub struct CredentialsToken {
+    source: Arc<dyn SessionTokenSource>,
+    current: RwLock<Arc<[u8]>>,
+    last_refresh: Mutex<Instant>,
+}
+
+fn same(expected: &[u8], presented: &[u8]) -> bool {
+    !expected.is_empty() && bool::from(expected.ct_eq(presented))
+}
+
+impl TokenSource {
+    pub fn file(path: PathBuf) -> std::io::Result<Self> {
+        let (token, mtime) = read_token_file(&path)?;
+        Ok(TokenSource::File(FileToken {
+            path,
+            state: RwLock::new((token, mtime)),
+            last_check: Mutex::new(Instant::now()),
+        }))
+    }
+
+    /// Resolves the first token now; `None` when the credentials carry no session token.
+    pub async fn credentials(source: Arc<dyn SessionTokenSource>) -> Option<Self> {
+        let token = source.session_token().await?;
+        Some(TokenSource::Credentials(CredentialsToken {
+            source,
+            current: RwLock::new(Arc::from(token.into_bytes())),
+            last_refresh: Mutex::new(Instant::now()),
+        }))
+    }
+
+    pub async fn verify(&self, presented: &[u8]) -> bool {
+        match self {
+            TokenSource::Fixed(token) => same(token, presented),
+            TokenSource::File(file) => file.verify(presented),
+            TokenSource::Credentials(credentials) => credentials.verify(presented).await,
+        }
+    }
+}
+
+fn read_token_file(path: &PathBuf) -> std::io::Result<(Arc<[u8]>, Option<SystemTime>)> {
+    let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let contents = std::fs::read_to_string(path)?;
+    Ok((Arc::from(contents.trim().as_bytes()), mtime))
+}
+
+impl FileToken {
+    fn verify(&self, presented: &[u8]) -> bool {
+        let matches = same(&self.current(), presented);
+        let due = {
+            let mut last = self.last_check.lock().expect("token lock");
+            let due = !matches || last.elapsed() >= FILE_RECHECK;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if due && self.reload_if_changed() {
+            return same(&self.current(), presented);
+        }
+        matches
+    }
+
+    fn current(&self) -> Arc<[u8]> {
+        self.state.read().expect("token lock").0.clone()
+    }
+
+    /// Re-reads the file when its modification time changed; keeps the old token if the file
+    /// is briefly missing or empty (mid-rotation), rather than locking every caller out.
+    fn reload_if_changed(&self) -> bool {
+        let mtime = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        if mtime == self.state.read().expect("token lock").1 {
+            return false;
+        }
+        match read_token_file(&self.path) {
+            Ok((token, mtime)) if !token.is_empty() => {
+                *self.state.write().expect("token lock") = (token, mtime);
+                tracing::info!(path = %self.path.display(), "token file changed; reloaded");
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl CredentialsToken {
+    async fn verify(&self, presented: &[u8]) -> bool {
+        if same(&self.current(), presented) {
+            return true;
+        }
+        {
+            let mut last = self.last_refresh.lock().expect("token lock");
+            if last.elapsed() < CREDENTIALS_RECHECK {
+                return false;
+            }
+            *last = Instant::now();
+        }
+        // Credentials rotate (containers, SnapStart restore): the caller may hold the new one.
+        match self.source.session_token().await {
+            Some(token) => {
+                let token: Arc<[u8]> = Arc::from(token.into_bytes());
+                *self.current.write().expect("token lock") = token.clone();
+                same(&token, presented)
+            }
+            None => false,
+        }
+    }
+
+    fn current(&self) -> Arc<[u8]> {
+        self.current.read().expect("token lock").clone()
+    }
+}
+
+/// Extractor for endpoints that need the token. Rejections are our JSON errors.
+pub struct Authorized;
+
+impl FromRequestParts<Arc<App>> for Authorized {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
+        NotForwarded::check(parts)?;
+        let presented = parts.headers.get(TOKEN_HEADER).ok_or(AppError::MissingToken)?;
+        if app.token.verify(presented.as_bytes()).await {
+            Ok(Authorized)
+        } else {
+            tracing::debug!(path = parts.uri.path(), "rejected request with a wrong token");
+            Err(AppError::InvalidToken)
+        }
+    }
+}
+
+/// Extractor for endpoints without a token (`/ping`): still no forwarded requests.
+pub struct NotForwarded;
+
+impl NotForwarded {
+    fn check(parts: &Parts) -> Result<(), AppError> {
+        if parts.headers.contains_key(FORWARDED_HEADER) {
+            return Err(AppError::Forwarded);
+        }
+        Ok(())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NotForwarded {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        NotForwarded::check(parts).map(|_| NotForwarded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn fixed_token_must_match_exactly() {
+        let source = TokenSource::Fixed(Box::from(&b"secret-token"[..]));
+        assert!(source.verify(b"secret-token").await);
+        assert!(!source.verify(b"secret-toke").await);
+        assert!(!source.verify(b"").await);
+    }
+
+    #[tokio::test]
+    async fn token_file_is_reread_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("sidecache-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "first\n").unwrap();
+        let source = TokenSource::file(path.clone()).unwrap();
+        assert!(source.verify(b"first").await);
+        // A different mtime is what marks the change; set one explicitly.
+        std::fs::write(&path, "second").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        assert!(source.verify(b"second").await);
+        assert!(!source.verify(b"first").await);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    struct Rotating(Mutex<Vec<&'static str>>);
+
+    impl SessionTokenSource for Rotating {
+        fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+            let next = self.0.lock().unwrap().pop().map(str::to_owned);
+            Box::pin(async move { next })
+        }
+    }
+
+    #[tokio::test]
+    async fn credential_tokens_refresh_on_mismatch() {
+        let source = Arc::new(Rotating(Mutex::new(vec!["rotated", "initial"])));
+        let token = TokenSource::credentials(source).await.unwrap();
+        assert!(token.verify(b"initial").await);
+        // Within the recheck interval a mismatch does not call out again.
+        assert!(!token.verify(b"rotated").await);
+        if let TokenSource::Credentials(c) = &token {
+            *c.last_refresh.lock().unwrap() = Instant::now() - CREDENTIALS_RECHECK;
+        }
+        assert!(token.verify(b"rotated").await);
+    }
+}

@@ -1,0 +1,194 @@
+//! The SDK client cache: one client per (service, region, role, endpoint), bounded, LRU or
+//! TinyLFU.
+//!
+//! Loading the shared `SdkConfig` costs 5-11 ms and ~4.5 MiB (shared notes), so it happens once,
+//! lazily on the first upstream call, never at start-up. Every client is built from it and
+//! shares its one HTTP client (one connection pool); building a client costs ~0.3 ms, which is
+//! why creation runs inline under moka's single-flight.
+
+use crate::config::{ClientCachePolicy, Config};
+use crate::model::{Service, Target};
+use crate::stats::{ClientsReport, Counter};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_types::timeout::TimeoutConfig;
+use moka::policy::EvictionPolicy;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+
+/// The SDK's own default connect timeout, kept when we set an operation timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    service: Service,
+    target: Target,
+    endpoint: Option<String>,
+}
+
+pub enum SdkClient {
+    Ssm(aws_sdk_ssm::Client),
+    SecretsManager(aws_sdk_secretsmanager::Client),
+    #[allow(dead_code)] // read by the S3 provider, which comes with the S3 endpoint
+    S3(aws_sdk_s3::Client),
+}
+
+/// A client plus the permits that cap its concurrent calls
+/// (`PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS`).
+pub struct CachedClient {
+    pub client: SdkClient,
+    permits: Semaphore,
+}
+
+impl CachedClient {
+    pub async fn permit(&self) -> SemaphorePermit<'_> {
+        self.permits.acquire().await.expect("client semaphore is never closed")
+    }
+}
+
+struct Settings {
+    ssm_timeout: Option<Duration>,
+    secrets_timeout: Option<Duration>,
+    s3_path_style: bool,
+    max_connections: usize,
+}
+
+pub struct ClientCache {
+    base: OnceCell<SdkConfig>,
+    clients: moka::sync::Cache<ClientKey, Arc<CachedClient>>,
+    settings: Settings,
+    policy: ClientCachePolicy,
+    hits: Counter,
+    misses: Counter,
+    evictions: Arc<Counter>,
+}
+
+impl ClientCache {
+    pub fn new(config: &Config) -> Self {
+        let evictions = Arc::new(Counter::default());
+        let listener_evictions = evictions.clone();
+        let policy = match config.client_cache_policy {
+            ClientCachePolicy::Lru => EvictionPolicy::lru(),
+            ClientCachePolicy::Lfu => EvictionPolicy::tiny_lfu(),
+        };
+        let clients = moka::sync::Cache::builder()
+            .max_capacity(config.client_cache_size)
+            .eviction_policy(policy)
+            .eviction_listener(move |_, _, cause| {
+                if cause.was_evicted() {
+                    listener_evictions.incr();
+                }
+            })
+            .build();
+        ClientCache {
+            base: OnceCell::new(),
+            clients,
+            settings: Settings {
+                ssm_timeout: config.ssm_timeout,
+                secrets_timeout: config.secrets_timeout,
+                s3_path_style: config.s3_path_style,
+                max_connections: config.max_connections,
+            },
+            policy: config.client_cache_policy,
+            hits: Counter::default(),
+            misses: Counter::default(),
+            evictions,
+        }
+    }
+
+    /// The shared base configuration: region, credentials chain, endpoint overrides from the
+    /// environment, and one HTTP client for all service clients.
+    pub async fn base(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| async {
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                    .build_https();
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(http)
+                    .load()
+                    .await
+            })
+            .await
+    }
+
+    pub async fn get(&self, service: Service, target: &Target) -> Arc<CachedClient> {
+        let base = self.base().await;
+        let key = ClientKey {
+            service,
+            target: target.clone(),
+            endpoint: base.endpoint_url().map(str::to_owned),
+        };
+        // With TinyLFU a new client may be refused admission; it is still built and used for
+        // this request (and counted as a miss again next time), never an error.
+        let entry = self
+            .clients
+            .entry(key)
+            .or_insert_with(|| Arc::new(self.build(base, service, target)));
+        if entry.is_fresh() {
+            self.misses.incr();
+            tracing::debug!(service = service.label(), region = ?target.region, "created SDK client");
+        } else {
+            self.hits.incr();
+        }
+        entry.into_value()
+    }
+
+    fn build(&self, base: &SdkConfig, service: Service, target: &Target) -> CachedClient {
+        let region = target.region.clone().map(Region::new);
+        let timeout = |t: Option<Duration>| {
+            t.map(|t| {
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_timeout(t)
+                    .build()
+            })
+        };
+        let client = match service {
+            Service::Ssm => {
+                let mut b = aws_sdk_ssm::config::Builder::from(base);
+                if let Some(t) = timeout(self.settings.ssm_timeout) {
+                    b = b.timeout_config(t);
+                }
+                if region.is_some() {
+                    b = b.region(region);
+                }
+                SdkClient::Ssm(aws_sdk_ssm::Client::from_conf(b.build()))
+            }
+            Service::SecretsManager => {
+                let mut b = aws_sdk_secretsmanager::config::Builder::from(base);
+                if let Some(t) = timeout(self.settings.secrets_timeout) {
+                    b = b.timeout_config(t);
+                }
+                if region.is_some() {
+                    b = b.region(region);
+                }
+                SdkClient::SecretsManager(aws_sdk_secretsmanager::Client::from_conf(b.build()))
+            }
+            Service::S3 => {
+                let mut b = aws_sdk_s3::config::Builder::from(base).force_path_style(self.settings.s3_path_style);
+                if region.is_some() {
+                    b = b.region(region);
+                }
+                SdkClient::S3(aws_sdk_s3::Client::from_conf(b.build()))
+            }
+        };
+        CachedClient {
+            client,
+            permits: Semaphore::new(self.settings.max_connections),
+        }
+    }
+
+    pub fn report(&self) -> ClientsReport {
+        self.clients.run_pending_tasks();
+        ClientsReport {
+            policy: self.policy.as_str(),
+            size: self.clients.entry_count(),
+            capacity: self.clients.policy().max_capacity().unwrap_or(0),
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            evictions: self.evictions.get(),
+        }
+    }
+}

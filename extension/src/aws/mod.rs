@@ -1,0 +1,75 @@
+//! Everything that touches the AWS SDK. Other modules see only `model` types and the
+//! [`Upstream`] and [`SessionTokenSource`] traits implemented here.
+
+mod clients;
+mod errors;
+mod secrets;
+mod ssm;
+
+use crate::auth::SessionTokenSource;
+use crate::config::Config;
+use crate::model::{Parameter, ParameterRequest, Secret, SecretRequest, Service, UpstreamError};
+use crate::stats::ClientsReport;
+use crate::upstream::Upstream;
+use async_trait::async_trait;
+use aws_credential_types::provider::ProvideCredentials;
+use clients::{ClientCache, SdkClient};
+use std::future::Future;
+use std::pin::Pin;
+
+pub struct AwsUpstream {
+    clients: ClientCache,
+}
+
+impl AwsUpstream {
+    pub fn new(config: &Config) -> Self {
+        AwsUpstream {
+            clients: ClientCache::new(config),
+        }
+    }
+}
+
+#[async_trait]
+impl Upstream for AwsUpstream {
+    async fn get_parameter(&self, request: &ParameterRequest) -> Result<Parameter, UpstreamError> {
+        let cached = self.clients.get(Service::Ssm, &request.target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::Ssm(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        ssm::get_parameter(client, request).await
+    }
+
+    async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError> {
+        let cached = self.clients.get(Service::SecretsManager, &request.target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::SecretsManager(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        secrets::get_secret(client, request).await
+    }
+
+    fn clients_report(&self) -> ClientsReport {
+        self.clients.report()
+    }
+}
+
+impl SessionTokenSource for AwsUpstream {
+    fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+        Box::pin(async move {
+            let provider = self.clients.base().await.credentials_provider()?;
+            match provider.provide_credentials().await {
+                Ok(credentials) => credentials.session_token().map(str::to_owned),
+                Err(error) => {
+                    tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&error), "could not resolve credentials");
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// AWS timestamps as RFC 3339 in UTC, the format the AWS extension answers with.
+fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
+    time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}

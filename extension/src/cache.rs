@@ -1,0 +1,266 @@
+//! The value cache: rendered responses keyed by what identifies a value upstream.
+//!
+//! moka bounds the cache (LRU; TinyLFU refuses new keys when full, see shared notes) and
+//! forgets entries once even stale-if-error could not use them. Freshness itself is decided
+//! here, from the `fetched_at` stored with each entry, because moka's own expiry makes an
+//! entry invisible and we still need expired entries for stale-if-error and for `Age`.
+//!
+//! A hit is one map lookup and one `Arc` clone: entries hold the response bytes ready to send.
+
+use crate::error::AppError;
+use crate::model::{Service, Target};
+use crate::stats::Stats;
+use bytes::Bytes;
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    pub service: Service,
+    pub name: Box<str>,
+    /// Canonical version/label/stage text; empty for "latest" / "AWSCURRENT".
+    pub selector: Box<str>,
+    pub decrypt: bool,
+    pub target: Target,
+}
+
+/// One cached value, rendered once when fetched.
+#[derive(Debug)]
+pub struct Entry {
+    /// The JSON answer.
+    pub json: Bytes,
+    /// The bare value for `format=raw`.
+    pub raw: Bytes,
+    pub raw_content_type: &'static str,
+    pub fetched_at: Instant,
+    /// How long moka keeps the entry: TTL plus the stale-if-error window.
+    keep_for: Duration,
+}
+
+impl Entry {
+    pub fn new(json: Bytes, raw: Bytes, raw_content_type: &'static str) -> Self {
+        Entry {
+            json,
+            raw,
+            raw_content_type,
+            fetched_at: Instant::now(),
+            keep_for: Duration::ZERO,
+        }
+    }
+
+    pub fn age(&self) -> Duration {
+        self.fetched_at.elapsed()
+    }
+
+    fn size(&self) -> u64 {
+        (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64
+    }
+}
+
+/// How a value was obtained, sent as `X-Cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Hit,
+    Miss,
+    /// An expired (or force-refreshed) entry was fetched again.
+    Refresh,
+    /// The refresh failed transiently; an expired entry was served.
+    Stale,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Refresh => "refresh",
+            Outcome::Stale => "stale",
+        }
+    }
+}
+
+/// Freshness wanted by one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    pub ttl: Duration,
+    /// `maxAge=` from the request: serve only a value at most this old (0 forces a refresh).
+    pub max_age: Option<Duration>,
+}
+
+impl Freshness {
+    fn limit(&self) -> Duration {
+        self.max_age.map_or(self.ttl, |m| m.min(self.ttl))
+    }
+}
+
+type Flight = Arc<OnceCell<Result<Arc<Entry>, AppError>>>;
+
+pub struct ValueCache {
+    entries: Option<moka::sync::Cache<CacheKey, Arc<Entry>>>,
+    inflight: Mutex<HashMap<CacheKey, Flight>>,
+    stale_if_error: Duration,
+    stats: Arc<Stats>,
+}
+
+struct KeepFor;
+
+impl moka::Expiry<CacheKey, Arc<Entry>> for KeepFor {
+    fn expire_after_create(&self, _: &CacheKey, e: &Arc<Entry>, _: Instant) -> Option<Duration> {
+        Some(e.keep_for)
+    }
+    fn expire_after_update(
+        &self,
+        _: &CacheKey,
+        e: &Arc<Entry>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(e.keep_for)
+    }
+}
+
+impl ValueCache {
+    /// `max_entries == 0` disables caching: every request is one upstream call.
+    pub fn new(max_entries: u64, max_bytes: u64, stale_if_error: Duration, stats: Arc<Stats>) -> Self {
+        let entries = (max_entries > 0).then(|| {
+            // moka bounds one total weight; two bounds become one by weighing each entry as
+            // the larger of its share of the entry count (1) and of the byte budget. Then the
+            // sum of weights <= max_entries implies both bounds hold.
+            let bytes_per_unit = (max_bytes / max_entries).max(1);
+            let listener_stats = stats.clone();
+            moka::sync::Cache::builder()
+                .max_capacity(max_entries)
+                .eviction_policy(EvictionPolicy::lru())
+                .weigher(move |_: &CacheKey, e: &Arc<Entry>| -> u32 {
+                    e.size().div_ceil(bytes_per_unit).clamp(1, u32::MAX as u64) as u32
+                })
+                .expire_after(KeepFor)
+                .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
+                    listener_stats.bytes.sub(entry.size());
+                    if matches!(cause, RemovalCause::Size) {
+                        listener_stats.evictions.incr();
+                    }
+                })
+                .build()
+        });
+        ValueCache {
+            entries,
+            inflight: Mutex::new(HashMap::new()),
+            stale_if_error,
+            stats,
+        }
+    }
+
+    /// The cached value when fresh enough, else one upstream call shared by every concurrent
+    /// caller of the same key. `fetch` runs at most once per flight.
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: CacheKey,
+        freshness: Freshness,
+        fetch: F,
+    ) -> Result<(Arc<Entry>, Outcome), AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Entry, AppError>>,
+    {
+        let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
+            // Pass-through: no coalescing either, one call per request.
+            self.stats.misses.incr();
+            return fetch().await.map(|e| (Arc::new(e), Outcome::Miss));
+        };
+        let requested_at = Instant::now();
+        let cached = entries.get(&key);
+        if let Some(entry) = &cached {
+            if entry.age() <= freshness.limit() {
+                self.stats.hits.incr();
+                return Ok((entry.clone(), Outcome::Hit));
+            }
+        }
+        self.stats.misses.incr();
+        let outcome = if cached.is_some() { Outcome::Refresh } else { Outcome::Miss };
+        match self.fly(entries, &key, requested_at, freshness.ttl, fetch).await {
+            Ok(entry) => Ok((entry, outcome)),
+            Err(error) => match cached {
+                Some(old) if error.may_serve_stale() && self.within_stale_window(&old, freshness) => {
+                    self.stats.stale.incr();
+                    tracing::warn!(service = ?key.service, name = %key.name, error = %error, "serving stale value");
+                    Ok((old, Outcome::Stale))
+                }
+                _ => Err(error),
+            },
+        }
+    }
+
+    fn within_stale_window(&self, entry: &Entry, freshness: Freshness) -> bool {
+        !self.stale_if_error.is_zero() && entry.age() <= freshness.ttl + self.stale_if_error
+    }
+
+    async fn fly<F, Fut>(
+        &self,
+        entries: &moka::sync::Cache<CacheKey, Arc<Entry>>,
+        key: &CacheKey,
+        requested_at: Instant,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Arc<Entry>, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Entry, AppError>>,
+    {
+        let flight = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let result = flight
+            .get_or_init(|| async {
+                // A flight that ended between our lookup and now already has what we need.
+                if let Some(entry) = entries.get(key).filter(|e| e.fetched_at >= requested_at) {
+                    return Ok(entry);
+                }
+                let mut entry = fetch().await?;
+                entry.keep_for = ttl + self.stale_if_error;
+                let entry = Arc::new(entry);
+                self.stats.bytes.add(entry.size());
+                entries.insert(key.clone(), entry.clone());
+                Ok(entry)
+            })
+            .await
+            .clone();
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            inflight.remove(key);
+        }
+        result
+    }
+
+    /// Entry count after moka's pending maintenance, for `/stats` and tests.
+    pub fn entry_count(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |e| {
+            e.run_pending_tasks();
+            e.entry_count()
+        })
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.entries
+            .as_ref()
+            .and_then(|e| e.policy().max_capacity())
+            .unwrap_or(0)
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+use super::*;
+use axum::http::StatusCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn key(name: &str) -> CacheKey {
+    CacheKey {
+        service: Service::Ssm,
+        name: name.into(),
+        selector: "".into(),
+        decrypt: false,
+        target: Target::default(),
+    }
+}
+
+fn cache(max_entries: u64) -> ValueCache {
+    ValueCache::new(max_entries, 1 << 20, Duration::from_secs(60), Arc::new(Stats::default()))
+}
+
+const TTL: Freshness = Freshness {
+    ttl: Duration::from_secs(60),
+    max_age: None,
+};
+
+fn value(text: &str) -> Result<Entry, AppError> {
+    Ok(Entry::new(Bytes::from(text.to_owned()), Bytes::new(), "text/plain"))
+}
+
+fn upstream_error(transient: bool) -> AppError {
+    AppError::Upstream {
+        status: if transient { StatusCode::BAD_GATEWAY } else { StatusCode::NOT_FOUND },
+        code: "X".into(),
+        message: "m".into(),
+        transient,
+    }
+}
+
+#[tokio::test]
+async fn concurrent_misses_make_one_call() {
+    let cache = Arc::new(cache(10));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch(key("a"), TTL, || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        value("v")
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(&task.await.unwrap().0.json[..], b"v");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let (_, outcome) = cache.get_or_fetch(key("a"), TTL, || async { value("w") }).await.unwrap();
+    assert_eq!(outcome, Outcome::Hit);
+}
+
+#[tokio::test]
+async fn max_age_zero_forces_a_refresh() {
+    let cache = cache(10);
+    cache.get_or_fetch(key("a"), TTL, || async { value("1") }).await.unwrap();
+    let forced = Freshness {
+        max_age: Some(Duration::ZERO),
+        ..TTL
+    };
+    let (entry, outcome) = cache.get_or_fetch(key("a"), forced, || async { value("2") }).await.unwrap();
+    assert_eq!((&entry.json[..], outcome), (&b"2"[..], Outcome::Refresh));
+}
+
+#[tokio::test]
+async fn transient_failure_serves_stale_but_not_found_does_not() {
+    let cache = cache(10);
+    cache.get_or_fetch(key("a"), TTL, || async { value("old") }).await.unwrap();
+    let expired = Freshness {
+        max_age: Some(Duration::ZERO),
+        ..TTL
+    };
+    let (entry, outcome) = cache
+        .get_or_fetch(key("a"), expired, || async { Err(upstream_error(true)) })
+        .await
+        .unwrap();
+    assert_eq!((&entry.json[..], outcome), (&b"old"[..], Outcome::Stale));
+    let err = cache
+        .get_or_fetch(key("a"), expired, || async { Err(upstream_error(false)) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn failures_are_not_cached() {
+    let cache = cache(10);
+    let err = cache.get_or_fetch(key("a"), TTL, || async { Err(upstream_error(true)) }).await;
+    assert!(err.is_err());
+    let (_, outcome) = cache.get_or_fetch(key("a"), TTL, || async { value("v") }).await.unwrap();
+    assert_eq!(outcome, Outcome::Miss);
+}
+
+#[tokio::test]
+async fn disabled_cache_passes_every_request_through() {
+    let cache = cache(0);
+    let calls = AtomicUsize::new(0);
+    for _ in 0..3 {
+        let (_, outcome) = cache
+            .get_or_fetch(key("a"), TTL, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                value("v")
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Miss);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn entry_count_is_bounded() {
+    let cache = cache(5);
+    for i in 0..20 {
+        cache.get_or_fetch(key(&i.to_string()), TTL, || async { value("v") }).await.unwrap();
+    }
+    assert!(cache.entry_count() <= 5, "{} entries", cache.entry_count());
+    assert!(cache.stats.evictions.get() >= 15);
+}
+
+#[tokio::test]
+async fn byte_budget_is_bounded() {
+    // 100 entries allowed, but only 64 KiB: 16 KiB values fit four at a time.
+    let cache = ValueCache::new(100, 64 << 10, Duration::ZERO, Arc::new(Stats::default()));
+    let big = "x".repeat(16 << 10);
+    for i in 0..20 {
+        let big = big.clone();
+        cache.get_or_fetch(key(&i.to_string()), TTL, || async move { value(&big) }).await.unwrap();
+    }
+    assert!(cache.entry_count() <= 4, "{} entries", cache.entry_count());
+    assert!(cache.stats.bytes.get() <= 64 << 10, "{} bytes", cache.stats.bytes.get());
+}

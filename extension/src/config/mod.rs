@@ -1,0 +1,357 @@
+//! Typed configuration, read once at start-up from the environment.
+//!
+//! Names and defaults follow AWS's Parameters and Secrets Lambda Extension where one exists
+//! (`PARAMETERS_SECRETS_EXTENSION_*`, `SSM_PARAMETER_STORE_*`, `SECRETS_MANAGER_*`); our own
+//! settings use the `SIDECACHE_` prefix. `docs/configuration.md` documents every variable.
+
+mod env;
+mod prefetch;
+
+pub use env::{Env, InvalidVar, ProcessEnv};
+pub use prefetch::PrefetchItem;
+
+use env::{edit_distance, Reader};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const ENV_PORT: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+pub const ENV_CACHE_ENABLED: &str = "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED";
+pub const ENV_CACHE_SIZE: &str = "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE";
+pub const ENV_MAX_CONNECTIONS: &str = "PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS";
+pub const ENV_LOG_LEVEL: &str = "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL";
+pub const ENV_SSM_TTL: &str = "SSM_PARAMETER_STORE_TTL";
+pub const ENV_SECRETS_TTL: &str = "SECRETS_MANAGER_TTL";
+pub const ENV_SSM_TIMEOUT: &str = "SSM_PARAMETER_STORE_TIMEOUT_MILLIS";
+pub const ENV_SECRETS_TIMEOUT: &str = "SECRETS_MANAGER_TIMEOUT_MILLIS";
+pub const ENV_LISTEN: &str = "SIDECACHE_LISTEN";
+pub const ENV_TOKEN: &str = "SIDECACHE_TOKEN";
+pub const ENV_TOKEN_FILE: &str = "SIDECACHE_TOKEN_FILE";
+pub const ENV_CACHE_MAX_BYTES: &str = "SIDECACHE_CACHE_MAX_BYTES";
+pub const ENV_CLIENT_CACHE_SIZE: &str = "SIDECACHE_CLIENT_CACHE_SIZE";
+pub const ENV_CLIENT_CACHE_POLICY: &str = "SIDECACHE_CLIENT_CACHE_POLICY";
+pub const ENV_S3_TTL: &str = "SIDECACHE_S3_TTL";
+pub const ENV_S3_DIR: &str = "SIDECACHE_S3_DIR";
+pub const ENV_S3_MAX_BYTES: &str = "SIDECACHE_S3_MAX_BYTES";
+pub const ENV_S3_MAX_OBJECT_BYTES: &str = "SIDECACHE_S3_MAX_OBJECT_BYTES";
+pub const ENV_S3_PATH_STYLE: &str = "SIDECACHE_S3_PATH_STYLE";
+pub const ENV_STALE_IF_ERROR: &str = "SIDECACHE_STALE_IF_ERROR";
+pub const ENV_NEGATIVE_TTL: &str = "SIDECACHE_NEGATIVE_TTL";
+pub const ENV_PREFETCH: &str = "SIDECACHE_PREFETCH";
+pub const ENV_LOG_FORMAT: &str = "SIDECACHE_LOG_FORMAT";
+/// Read, not owned: set by Lambda or by the user for the SDK.
+pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+pub const ENV_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+pub const ENV_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+
+/// Every variable with one of our prefixes that the program reads; anything else with those
+/// prefixes is a typo and gets a warning naming the closest of these.
+pub const KNOWN_VARS: &[&str] = &[
+    ENV_PORT,
+    ENV_CACHE_ENABLED,
+    ENV_CACHE_SIZE,
+    ENV_MAX_CONNECTIONS,
+    ENV_LOG_LEVEL,
+    ENV_LISTEN,
+    ENV_TOKEN,
+    ENV_TOKEN_FILE,
+    ENV_CACHE_MAX_BYTES,
+    ENV_CLIENT_CACHE_SIZE,
+    ENV_CLIENT_CACHE_POLICY,
+    ENV_S3_TTL,
+    ENV_S3_DIR,
+    ENV_S3_MAX_BYTES,
+    ENV_S3_MAX_OBJECT_BYTES,
+    ENV_S3_PATH_STYLE,
+    ENV_STALE_IF_ERROR,
+    ENV_NEGATIVE_TTL,
+    ENV_PREFETCH,
+    ENV_LOG_FORMAT,
+];
+const OWN_PREFIXES: &[&str] = &["SIDECACHE_", "PARAMETERS_SECRETS_EXTENSION_"];
+
+pub const DEFAULT_PORT: u64 = 2773;
+pub const DEFAULT_CACHE_SIZE: u64 = 1000;
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 3;
+pub const DEFAULT_TTL_SECONDS: u64 = 300;
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 << 20;
+pub const DEFAULT_CLIENT_CACHE_SIZE: u64 = 16;
+pub const DEFAULT_S3_DIR: &str = "/tmp/sidecache/s3";
+/// Half of Lambda's default 512 MB of `/tmp`.
+pub const DEFAULT_S3_MAX_BYTES: u64 = 256 << 20;
+pub const DEFAULT_S3_MAX_OBJECT_BYTES: u64 = 128 << 20;
+pub const DEFAULT_STALE_IF_ERROR_SECONDS: u64 = 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCachePolicy {
+    Lru,
+    Lfu,
+}
+
+impl ClientCachePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lru => "lru",
+            Self::Lfu => "lfu",
+        }
+    }
+}
+
+/// Where the expected value of the token header comes from (resolved by `auth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenConfig {
+    Value(String),
+    File(PathBuf),
+    /// `AWS_SESSION_TOKEN` from the environment.
+    SessionToken(String),
+    /// Neither: ask the SDK credential chain for a session token at start-up.
+    CredentialChain,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub listen: Vec<IpAddr>,
+    pub cache_enabled: bool,
+    pub cache_size: u64,
+    pub cache_max_bytes: u64,
+    pub max_connections: usize,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    pub ssm_ttl: Duration,
+    pub secrets_ttl: Duration,
+    pub s3_ttl: Duration,
+    pub ssm_timeout: Option<Duration>,
+    pub secrets_timeout: Option<Duration>,
+    pub token: TokenConfig,
+    pub client_cache_size: u64,
+    pub client_cache_policy: ClientCachePolicy,
+    pub s3_dir: PathBuf,
+    pub s3_max_bytes: u64,
+    pub s3_max_object_bytes: u64,
+    pub s3_path_style: bool,
+    pub stale_if_error: Duration,
+    pub negative_ttl: Duration,
+    pub prefetch: Vec<PrefetchItem>,
+    /// `host:port` of the Lambda Runtime API; `None` means standalone mode.
+    pub runtime_api: Option<String>,
+}
+
+/// Every invalid variable, so one failed start-up reports them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<InvalidVar>);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid configuration: ")?;
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env(env: &dyn Env) -> Result<Config, ConfigError> {
+        let mut r = Reader::new(env);
+        let port = r.u64_in(ENV_PORT, DEFAULT_PORT, 1, 65535) as u16;
+        let listen = read_listen(&mut r);
+        let cache_enabled = r.bool(ENV_CACHE_ENABLED, true);
+        let cache_size = r.u64_in(ENV_CACHE_SIZE, DEFAULT_CACHE_SIZE, 0, 10_000_000);
+        let cache_max_bytes = r.bytes(ENV_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_BYTES, 1024);
+        let max_connections = r.u64_in(ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 1, 1000);
+        let (log_level, log_format) = read_logging(&mut r);
+        let ssm_ttl = r.seconds(ENV_SSM_TTL, DEFAULT_TTL_SECONDS);
+        let secrets_ttl = r.seconds(ENV_SECRETS_TTL, DEFAULT_TTL_SECONDS);
+        let s3_ttl = r.seconds(ENV_S3_TTL, DEFAULT_TTL_SECONDS);
+        let ssm_timeout = Some(r.millis(ENV_SSM_TIMEOUT, 0)).filter(|d| !d.is_zero());
+        let secrets_timeout = Some(r.millis(ENV_SECRETS_TIMEOUT, 0)).filter(|d| !d.is_zero());
+        let token = read_token(&mut r);
+        let client_cache_size = r.u64_in(ENV_CLIENT_CACHE_SIZE, DEFAULT_CLIENT_CACHE_SIZE, 1, 10_000);
+        let client_cache_policy =
+            r.parse(ENV_CLIENT_CACHE_POLICY, ClientCachePolicy::Lru, "lru or lfu", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "lru" => Some(ClientCachePolicy::Lru),
+                    "lfu" => Some(ClientCachePolicy::Lfu),
+                    _ => None,
+                }
+            });
+        let s3_dir = r
+            .parse(ENV_S3_DIR, PathBuf::from(DEFAULT_S3_DIR), "an absolute path", |v| {
+                Some(PathBuf::from(v)).filter(|p| p.is_absolute())
+            });
+        let s3_max_bytes = r.bytes(ENV_S3_MAX_BYTES, DEFAULT_S3_MAX_BYTES, 1024);
+        let s3_max_object_bytes =
+            r.bytes(ENV_S3_MAX_OBJECT_BYTES, DEFAULT_S3_MAX_OBJECT_BYTES, 1);
+        // moto and other local endpoints only work path-style; real S3 prefers virtual hosts.
+        let endpoint_override = r.raw(ENV_ENDPOINT_URL).is_some()
+            || r.raw("AWS_ENDPOINT_URL_S3").is_some();
+        let s3_path_style = r.bool(ENV_S3_PATH_STYLE, endpoint_override);
+        let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
+        let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
+        let prefetch = prefetch::read(&mut r, ENV_PREFETCH);
+        let runtime_api = r.raw(ENV_RUNTIME_API);
+
+        if !r.errors.is_empty() {
+            return Err(ConfigError(r.errors));
+        }
+        Ok(Config {
+            port,
+            listen,
+            cache_enabled,
+            cache_size,
+            cache_max_bytes,
+            max_connections: max_connections as usize,
+            log_level,
+            log_format,
+            ssm_ttl,
+            secrets_ttl,
+            s3_ttl,
+            ssm_timeout,
+            secrets_timeout,
+            token,
+            client_cache_size,
+            client_cache_policy,
+            s3_dir,
+            s3_max_bytes,
+            s3_max_object_bytes,
+            s3_path_style,
+            stale_if_error,
+            negative_ttl,
+            prefetch,
+            runtime_api,
+        })
+    }
+
+    /// Whether values are cached at all; otherwise every request is one upstream call.
+    pub fn caching(&self) -> bool {
+        self.cache_enabled && self.cache_size > 0
+    }
+}
+
+/// Log settings alone, read leniently before the rest so that configuration errors themselves
+/// are logged in the requested format. Invalid values are reported by [`Config::from_env`].
+pub fn logging_from_env(env: &dyn Env) -> (LogLevel, LogFormat) {
+    read_logging(&mut Reader::new(env))
+}
+
+fn read_logging(r: &mut Reader) -> (LogLevel, LogFormat) {
+    let expected = "debug, info, warn, error or none";
+    let level = match r.raw(ENV_LOG_LEVEL) {
+        Some(_) => r.parse(ENV_LOG_LEVEL, LogLevel::Info, expected, parse_level),
+        // Lambda's advanced logging controls; unknown values fall back quietly as they are
+        // Lambda's to validate, not ours.
+        None => r
+            .raw(ENV_LAMBDA_LOG_LEVEL)
+            .and_then(|v| parse_level(&v))
+            .unwrap_or(LogLevel::Info),
+    };
+    let lambda_format = r
+        .raw(ENV_LAMBDA_LOG_FORMAT)
+        .filter(|v| v.eq_ignore_ascii_case("json"))
+        .map_or(LogFormat::Text, |_| LogFormat::Json);
+    let format = r.parse(ENV_LOG_FORMAT, lambda_format, "text or json", |v| {
+        match v.to_ascii_lowercase().as_str() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    });
+    (level, format)
+}
+
+fn parse_level(value: &str) -> Option<LogLevel> {
+    match value.to_ascii_lowercase().as_str() {
+        "trace" | "debug" => Some(LogLevel::Debug),
+        "info" => Some(LogLevel::Info),
+        "warn" | "warning" => Some(LogLevel::Warn),
+        "error" | "fatal" => Some(LogLevel::Error),
+        "none" | "off" => Some(LogLevel::None),
+        _ => None,
+    }
+}
+
+fn read_listen(r: &mut Reader) -> Vec<IpAddr> {
+    let loopback = vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    r.parse(
+        ENV_LISTEN,
+        loopback,
+        "a comma-separated list of IP addresses, e.g. 127.0.0.1 or 0.0.0.0",
+        |v| {
+            v.split(',')
+                .map(|a| a.trim().trim_matches(['[', ']']).parse::<IpAddr>().ok())
+                .collect()
+        },
+    )
+}
+
+fn read_token(r: &mut Reader) -> TokenConfig {
+    if let Some(value) = r.raw(ENV_TOKEN) {
+        return TokenConfig::Value(value);
+    }
+    if let Some(path) = r.raw(ENV_TOKEN_FILE) {
+        let readable = std::fs::read_to_string(&path)
+            .map(|s| !s.trim().is_empty())
+            .unwrap_or(false);
+        if !readable {
+            r.errors.push(InvalidVar {
+                name: ENV_TOKEN_FILE,
+                value: path.clone(),
+                expected: "a readable file holding a non-empty token".to_owned(),
+            });
+        }
+        return TokenConfig::File(PathBuf::from(path));
+    }
+    match r.raw(ENV_SESSION_TOKEN) {
+        Some(token) => TokenConfig::SessionToken(token),
+        None => TokenConfig::CredentialChain,
+    }
+}
+
+/// Variables with our prefixes that we do not read, each with the closest known name.
+pub fn unknown_vars(env: &dyn Env) -> Vec<(String, &'static str)> {
+    let mut unknown: Vec<(String, &'static str)> = env
+        .names()
+        .into_iter()
+        .filter(|name| OWN_PREFIXES.iter().any(|p| name.starts_with(p)))
+        .filter(|name| !KNOWN_VARS.contains(&name.as_str()))
+        .map(|name| {
+            let closest = KNOWN_VARS
+                .iter()
+                .min_by_key(|known| edit_distance(&name, known))
+                .copied()
+                .unwrap_or(ENV_PORT);
+            (name, closest)
+        })
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+#[cfg(test)]
+mod tests;

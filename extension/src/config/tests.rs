@@ -1,0 +1,124 @@
+use super::*;
+use std::collections::HashMap;
+
+fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_match_the_aws_extension() {
+    let config = Config::from_env(&env(&[("SIDECACHE_TOKEN", "t")])).unwrap();
+    assert_eq!(config.port, 2773);
+    assert!(config.cache_enabled);
+    assert_eq!(config.cache_size, 1000);
+    assert_eq!(config.max_connections, 3);
+    assert_eq!(config.ssm_ttl, Duration::from_secs(300));
+    assert_eq!(config.secrets_ttl, Duration::from_secs(300));
+    assert_eq!(config.ssm_timeout, None);
+    assert_eq!(config.log_level, LogLevel::Info);
+    assert_eq!(config.log_format, LogFormat::Text);
+    assert_eq!(config.client_cache_policy, ClientCachePolicy::Lru);
+    assert_eq!(config.cache_max_bytes, 64 << 20);
+    assert_eq!(config.listen.len(), 2);
+    assert!(config.listen.iter().all(|a| a.is_loopback()));
+    assert!(!config.s3_path_style);
+    assert_eq!(config.runtime_api, None);
+}
+
+#[test]
+fn ttl_has_no_300_second_ceiling() {
+    let config = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("SSM_PARAMETER_STORE_TTL", "3600"),
+        ("SECRETS_MANAGER_TTL", "0"),
+    ]))
+    .unwrap();
+    assert_eq!(config.ssm_ttl, Duration::from_secs(3600));
+    assert!(config.secrets_ttl.is_zero());
+}
+
+#[test]
+fn every_bad_variable_is_reported_with_its_value() {
+    let err = Config::from_env(&env(&[
+        ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "abc"),
+        ("SSM_PARAMETER_STORE_TTL", "-5"),
+        ("SIDECACHE_CLIENT_CACHE_POLICY", "fifo"),
+        ("SIDECACHE_CACHE_MAX_BYTES", "lots"),
+    ]))
+    .unwrap_err();
+    let names: Vec<_> = err.0.iter().map(|e| e.name).collect();
+    assert_eq!(
+        names,
+        [
+            ENV_PORT,
+            ENV_CACHE_MAX_BYTES,
+            ENV_SSM_TTL,
+            ENV_CLIENT_CACHE_POLICY
+        ]
+    );
+    let message = err.to_string();
+    assert!(message.contains("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=\"abc\""));
+    assert!(message.contains("from 1 to 65535"));
+    assert!(message.contains("\"-5\""));
+}
+
+#[test]
+fn token_sources_in_order_of_precedence() {
+    let token = |vars: &[(&str, &str)]| Config::from_env(&env(vars)).unwrap().token;
+    assert_eq!(
+        token(&[("SIDECACHE_TOKEN", "a"), ("AWS_SESSION_TOKEN", "b")]),
+        TokenConfig::Value("a".into())
+    );
+    assert_eq!(
+        token(&[("AWS_SESSION_TOKEN", "b")]),
+        TokenConfig::SessionToken("b".into())
+    );
+    assert_eq!(token(&[]), TokenConfig::CredentialChain);
+    let missing = Config::from_env(&env(&[("SIDECACHE_TOKEN_FILE", "/nonexistent/x")]));
+    assert_eq!(missing.unwrap_err().0[0].name, ENV_TOKEN_FILE);
+}
+
+#[test]
+fn lambda_log_settings_apply_when_ours_are_unset() {
+    let (level, format) = logging_from_env(&env(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ]));
+    assert_eq!((level, format), (LogLevel::Debug, LogFormat::Json));
+    let (level, format) = logging_from_env(&env(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ("PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "none"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("SIDECACHE_LOG_FORMAT", "text"),
+    ]));
+    assert_eq!((level, format), (LogLevel::None, LogFormat::Text));
+}
+
+#[test]
+fn endpoint_override_turns_on_path_style_s3() {
+    let config = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+    ]))
+    .unwrap();
+    assert!(config.s3_path_style);
+}
+
+#[test]
+fn misspelt_variables_get_the_closest_name() {
+    let unknown = unknown_vars(&env(&[
+        ("SIDECACHE_TOKN", "x"),
+        ("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZ", "5"),
+        ("SIDECACHE_TOKEN", "ok"),
+        ("HOME", "/root"),
+    ]));
+    assert_eq!(
+        unknown,
+        vec![
+            ("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZ".to_owned(), ENV_CACHE_SIZE),
+            ("SIDECACHE_TOKN".to_owned(), ENV_TOKEN),
+        ]
+    );
+}

@@ -1,0 +1,243 @@
+//! Every way a request can fail, and the one place that decides its HTTP status and body.
+//!
+//! Bodies are `{"__type": "<Code>", "message": "<text>"}`. Messages name the request's inputs
+//! (a parameter name, a query key) but never a value, the token or a header's contents.
+
+use crate::model::{UpstreamError, UpstreamErrorKind};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("missing required query parameter `{0}`")]
+    MissingParameter(&'static str),
+    #[error("invalid query parameter `{name}`: {reason}")]
+    InvalidParameter { name: String, reason: String },
+    #[error("unknown query parameter `{0}`")]
+    UnknownParameter(String),
+    #[error("requests carrying X-Forwarded-For are refused: sidecache serves local callers only")]
+    Forwarded,
+    #[error("missing X-Aws-Parameters-Secrets-Token header")]
+    MissingToken,
+    #[error("invalid X-Aws-Parameters-Secrets-Token header")]
+    InvalidToken,
+    #[error("no such endpoint: {0}")]
+    UnknownEndpoint(String),
+    /// A failed upstream call, already classified by [`classify`].
+    #[error("{message}")]
+    Upstream {
+        status: StatusCode,
+        code: String,
+        message: String,
+        /// Whether a cached value past its TTL may be served instead (stale-if-error).
+        transient: bool,
+    },
+}
+
+impl AppError {
+    pub fn invalid(name: &str, reason: impl Into<String>) -> Self {
+        AppError::InvalidParameter {
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::MissingParameter(_)
+            | AppError::InvalidParameter { .. }
+            | AppError::UnknownParameter(_)
+            | AppError::Forwarded => StatusCode::BAD_REQUEST,
+            AppError::MissingToken | AppError::InvalidToken => StatusCode::FORBIDDEN,
+            AppError::UnknownEndpoint(_) => StatusCode::NOT_FOUND,
+            AppError::Upstream { status, .. } => *status,
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            AppError::MissingParameter(_) => "MissingParameter",
+            AppError::InvalidParameter { .. } => "InvalidParameter",
+            AppError::UnknownParameter(_) => "UnknownParameter",
+            AppError::Forwarded => "ForwardedRequestRefused",
+            AppError::MissingToken => "MissingToken",
+            AppError::InvalidToken => "InvalidToken",
+            AppError::UnknownEndpoint(_) => "UnknownEndpoint",
+            AppError::Upstream { code, .. } => code,
+        }
+    }
+
+    /// Stale-if-error applies only to causes that say nothing about the value itself.
+    pub fn may_serve_stale(&self) -> bool {
+        matches!(self, AppError::Upstream { transient: true, .. })
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "__type")]
+    code: &'a str,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (self.status(), json).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+/// Decides the HTTP status, error code and stale-if-error eligibility of a failed upstream
+/// call. Error codes are matched first; the upstream HTTP status only breaks ties, because
+/// services disagree on it (moto answers 404 where AWS answers 400, see shared notes).
+pub fn classify(error: &UpstreamError) -> AppError {
+    let (status, code, transient) = match &error.kind {
+        UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "UpstreamTimeout".into(), true),
+        UpstreamErrorKind::Unreachable => (StatusCode::BAD_GATEWAY, "UpstreamUnreachable".into(), true),
+        UpstreamErrorKind::Invalid => (StatusCode::BAD_REQUEST, "InvalidRequest".into(), false),
+        UpstreamErrorKind::Service { code, status } => {
+            let (http, transient) = classify_service(code.as_deref(), *status);
+            let code = code.clone().unwrap_or_else(|| fallback_code(http).to_owned());
+            (http, code, transient)
+        }
+    };
+    AppError::Upstream {
+        status,
+        code,
+        message: format!("{}: {}", error.service.label(), error.message),
+        transient,
+    }
+}
+
+fn classify_service(code: Option<&str>, status: u16) -> (StatusCode, bool) {
+    if let Some(code) = code {
+        match code {
+            "ParameterNotFound" | "ParameterVersionNotFound" | "ResourceNotFoundException"
+            | "NoSuchKey" | "NoSuchBucket" | "NoSuchVersion" | "NotFound" => {
+                return (StatusCode::NOT_FOUND, false)
+            }
+            "ThrottlingException" | "Throttling" | "ThrottledException"
+            | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown"
+            | "RequestThrottled" | "RequestThrottledException" => {
+                return (StatusCode::TOO_MANY_REQUESTS, true)
+            }
+            "ValidationException" | "InvalidParameterException" | "InvalidRequestException"
+            | "InvalidKeyId" | "ParameterVersionLabelLimitExceeded" | "InvalidArgument"
+            | "InvalidObjectState" => return (StatusCode::BAD_REQUEST, false),
+            "InternalServerError" | "InternalFailure" | "InternalServiceError"
+            | "InternalError" | "ServiceUnavailable" | "ServiceUnavailableException" => {
+                return (StatusCode::BAD_GATEWAY, true)
+            }
+            _ if code.contains("AccessDenied")
+                || code == "DecryptionFailure"
+                || code.starts_with("KMS")
+                || code == "UnrecognizedClientException"
+                || code == "InvalidClientTokenId"
+                || code == "ExpiredTokenException"
+                || code == "InvalidSignatureException" =>
+            {
+                return (StatusCode::FORBIDDEN, false)
+            }
+            _ => {}
+        }
+    }
+    match status {
+        403 => (StatusCode::FORBIDDEN, false),
+        404 => (StatusCode::NOT_FOUND, false),
+        429 => (StatusCode::TOO_MANY_REQUESTS, true),
+        500..=599 => (StatusCode::BAD_GATEWAY, true),
+        400..=499 => (StatusCode::BAD_REQUEST, false),
+        _ => (StatusCode::BAD_GATEWAY, true),
+    }
+}
+
+fn fallback_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::FORBIDDEN => "AccessDenied",
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::TOO_MANY_REQUESTS => "Throttling",
+        StatusCode::BAD_REQUEST => "InvalidRequest",
+        _ => "UpstreamError",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Service;
+
+    fn service_error(code: Option<&str>, status: u16) -> AppError {
+        classify(&UpstreamError {
+            service: Service::Ssm,
+            kind: UpstreamErrorKind::Service {
+                code: code.map(str::to_owned),
+                status,
+            },
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn codes_win_over_upstream_status() {
+        // moto answers ResourceNotFoundException with 404, AWS with 400: same answer either way.
+        for status in [400, 404] {
+            let e = service_error(Some("ResourceNotFoundException"), status);
+            assert_eq!(e.status(), StatusCode::NOT_FOUND);
+            assert_eq!(e.code(), "ResourceNotFoundException");
+            assert!(!e.may_serve_stale());
+        }
+        let e = service_error(Some("ThrottlingException"), 400);
+        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::TOO_MANY_REQUESTS, true));
+        let e = service_error(Some("AccessDeniedException"), 400);
+        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::FORBIDDEN, false));
+        let e = service_error(Some("KMSAccessDeniedException"), 400);
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn status_decides_when_no_code_is_known() {
+        let e = service_error(None, 403);
+        assert_eq!((e.status(), e.code()), (StatusCode::FORBIDDEN, "AccessDenied"));
+        let e = service_error(None, 503);
+        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::BAD_GATEWAY, true));
+        let e = service_error(Some("SomethingNew"), 500);
+        assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn transport_failures_are_transient() {
+        for (kind, status) in [
+            (UpstreamErrorKind::Timeout, StatusCode::GATEWAY_TIMEOUT),
+            (UpstreamErrorKind::Unreachable, StatusCode::BAD_GATEWAY),
+        ] {
+            let e = classify(&UpstreamError {
+                service: Service::SecretsManager,
+                kind,
+                message: "m".into(),
+            });
+            assert_eq!(e.status(), status);
+            assert!(e.may_serve_stale());
+            assert!(e.to_string().starts_with("Secrets Manager: "));
+        }
+    }
+
+    #[test]
+    fn body_is_json_with_type_and_message() {
+        let response = AppError::MissingParameter("name").into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            HeaderValue::from_static("application/json")
+        );
+    }
+}

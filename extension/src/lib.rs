@@ -1,0 +1,18 @@
+//! sidecache: a local cache for SSM parameters, Secrets Manager secrets and S3 objects, run as
+//! an AWS Lambda extension or as a standalone sidecar. See docs/architecture.md for the map.
+
+pub mod app;
+pub mod auth;
+pub mod aws;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod extensions_api;
+pub mod lifecycle;
+pub mod logging;
+pub mod model;
+pub mod query;
+pub mod routes;
+pub mod server;
+pub mod stats;
+pub mod upstream;

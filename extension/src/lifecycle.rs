@@ -1,0 +1,185 @@
+//! Start-up and shutdown, in Lambda or standalone.
+//!
+//! Order matters: configuration, then bind, then register. Lambda starts the function's
+//! runtime as soon as every extension has registered, and handler init code may call us at once,
+//! so we must already be listening; we serve during INIT as well as INVOKE.
+
+use crate::app::App;
+use crate::auth::{SessionTokenSource, TokenSource};
+use crate::aws::AwsUpstream;
+use crate::config::{Config, ConfigError, TokenConfig};
+use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
+use crate::server;
+use crate::stats::Stats;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+/// Lambda allows about 2 s for SHUTDOWN in all; keep this much in hand for exiting.
+const SHUTDOWN_MARGIN: Duration = Duration::from_millis(200);
+/// Outside Lambda nobody imposes a deadline; don't hang forever on a stuck client either.
+const STANDALONE_DRAIN: Duration = Duration::from_secs(5);
+
+/// Why start-up failed; the type is what Lambda shows as the init error.
+struct StartError {
+    error_type: &'static str,
+    message: String,
+}
+
+/// Runs until shutdown; returns the process exit code.
+pub async fn run(config: Result<Config, ConfigError>, extension_name: &str, runtime_api: Option<String>) -> i32 {
+    let api = runtime_api.as_deref().map(ExtensionsApi::new);
+    let started = match config {
+        Ok(config) => start(config).await,
+        Err(error) => Err(StartError {
+            error_type: "Extension.ConfigInvalid",
+            message: error.to_string(),
+        }),
+    };
+    let (serving, stop) = match started {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(error_type = error.error_type, "{}", error.message);
+            if let Some(api) = &api {
+                report_init_error(api, extension_name, &error).await;
+            }
+            return 1;
+        }
+    };
+    let (drain_until, code) = match &api {
+        Some(api) => lambda_events(api, extension_name).await,
+        None => {
+            wait_for_signal().await;
+            (Instant::now() + STANDALONE_DRAIN, 0)
+        }
+    };
+    let _ = stop.send(());
+    match tokio::time::timeout_at(drain_until, serving).await {
+        Ok(Ok(Ok(()))) => tracing::info!("stopped"),
+        Ok(Ok(Err(error))) => tracing::error!(%error, "server failed"),
+        Ok(Err(error)) => tracing::error!(%error, "server task failed"),
+        Err(_) => tracing::warn!("in-flight requests did not finish before the deadline"),
+    }
+    code
+}
+
+type Running = (tokio::task::JoinHandle<std::io::Result<()>>, tokio::sync::oneshot::Sender<()>);
+
+async fn start(config: Config) -> Result<Running, StartError> {
+    let listeners = bind(&config).await?;
+    let stats = Arc::new(Stats::default());
+    let upstream = Arc::new(AwsUpstream::new(&config));
+    let token = token_source(&config.token, upstream.clone()).await?;
+    let app = Arc::new(App::new(&config, upstream, token, stats));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listeners, app, async {
+        let _ = stop_rx.await;
+    }));
+    Ok((serving, stop_tx))
+}
+
+/// Binds every configured address. The first must succeed; later ones (`::1` by default) may
+/// be unavailable where IPv6 is off, which only costs the IPv6 loopback.
+async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
+    let mut listeners = Vec::new();
+    for (i, ip) in config.listen.iter().enumerate() {
+        let addr = SocketAddr::new(*ip, config.port);
+        match TcpListener::bind(addr).await {
+            Ok(listener) => {
+                if !ip.is_loopback() {
+                    tracing::warn!(%addr, "listening on a non-loopback address: anything that can reach it may read values with the token");
+                }
+                tracing::info!(%addr, "listening");
+                listeners.push(listener);
+            }
+            Err(error) if i == 0 => {
+                return Err(StartError {
+                    error_type: "Extension.ListenFailed",
+                    message: format!("cannot listen on {addr}: {error}"),
+                })
+            }
+            Err(error) => tracing::debug!(%addr, %error, "optional address unavailable"),
+        }
+    }
+    Ok(listeners)
+}
+
+async fn token_source(config: &TokenConfig, credentials: Arc<dyn SessionTokenSource>) -> Result<TokenSource, StartError> {
+    let fail = |message: String| StartError {
+        error_type: "Extension.NoTokenSource",
+        message,
+    };
+    match config {
+        TokenConfig::Value(token) => Ok(TokenSource::Fixed(token.as_bytes().into())),
+        TokenConfig::SessionToken(token) => Ok(TokenSource::Fixed(token.as_bytes().into())),
+        TokenConfig::File(path) => {
+            TokenSource::file(path.clone()).map_err(|e| fail(format!("cannot read SIDECACHE_TOKEN_FILE {}: {e}", path.display())))
+        }
+        TokenConfig::CredentialChain => TokenSource::credentials(credentials).await.ok_or_else(|| {
+            fail(
+                "no token source: set SIDECACHE_TOKEN or SIDECACHE_TOKEN_FILE, or run with credentials \
+                 that carry a session token (AWS_SESSION_TOKEN)"
+                    .to_owned(),
+            )
+        }),
+    }
+}
+
+/// Registers, then waits for SHUTDOWN. Returns when to stop draining and the exit code.
+async fn lambda_events(api: &ExtensionsApi, name: &str) -> (Instant, i32) {
+    // INVOKE is not subscribed: we have nothing to do per invocation, and an INVOKE
+    // subscription would make Lambda wait for our /next after each one.
+    let id = match api.register(name, &["SHUTDOWN"]).await {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::error!(%error, "cannot register with the Extensions API");
+            return (Instant::now(), 1);
+        }
+    };
+    tracing::info!("registered with the Extensions API");
+    loop {
+        match api.next(&id).await {
+            Ok(Event::Invoke) => continue,
+            Ok(Event::Shutdown { reason, deadline_ms }) => {
+                tracing::info!(%reason, "shutting down");
+                return (drain_deadline(deadline_ms), 0);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read the next event");
+                let _ = api
+                    .report_error(&id, ErrorPhase::Exit, "Extension.NextFailed", &error.to_string())
+                    .await;
+                return (Instant::now(), 1);
+            }
+        }
+    }
+}
+
+/// The SHUTDOWN deadline (epoch milliseconds) less a margin, on the monotonic clock.
+fn drain_deadline(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Instant::now() + remaining.saturating_sub(SHUTDOWN_MARGIN)
+}
+
+/// init/error needs an identifier, so a failed start still registers first.
+async fn report_init_error(api: &ExtensionsApi, name: &str, error: &StartError) {
+    let reported = match api.register(name, &["SHUTDOWN"]).await {
+        Ok(id) => api.report_error(&id, ErrorPhase::Init, error.error_type, &error.message).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = reported {
+        tracing::error!(error = %e, "could not report the init error to Lambda");
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,121 @@
+//! The values sidecache serves and the requests for them, free of SDK types: the AWS providers
+//! translate to and from these, everything else works with them only.
+//!
+//! Field names of [`Parameter`] and [`Secret`] are those of AWS's Parameters and Secrets
+//! extension, so its users change no code; absent fields serialise as `null`, as there.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Ssm,
+    #[serde(rename = "secretsmanager")]
+    SecretsManager,
+    S3,
+}
+
+impl Service {
+    /// The name people know the service by, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Ssm => "SSM",
+            Service::SecretsManager => "Secrets Manager",
+            Service::S3 => "S3",
+        }
+    }
+}
+
+/// Which region and identity to read with; empty means the extension's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+/// A version or label pinned on a parameter, from `version=`, `label=` or `name:selector`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    Version(i64),
+    Label(String),
+}
+
+impl Selector {
+    /// The suffix SSM understands after a name (`:3`, `:prod`).
+    pub fn suffix(&self) -> String {
+        match self {
+            Selector::Version(v) => format!(":{v}"),
+            Selector::Label(l) => format!(":{l}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterRequest {
+    pub name: String,
+    pub selector: Option<Selector>,
+    pub with_decryption: bool,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRequest {
+    pub secret_id: String,
+    pub version_id: Option<String>,
+    pub version_stage: Option<String>,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    pub data_type: Option<String>,
+    /// RFC 3339, UTC.
+    pub last_modified_date: Option<String>,
+    pub name: Option<String>,
+    pub selector: Option<String>,
+    pub source_result: Option<String>,
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub value: Option<String>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Secret {
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_date: Option<String>,
+    pub name: Option<String>,
+    /// Base64, as in the AWS API's JSON.
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+    pub version_id: Option<String>,
+    pub version_stages: Option<Vec<String>>,
+}
+
+/// A failed upstream call, described without SDK types; `error::classify` turns it into the
+/// HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError {
+    pub service: Service,
+    pub kind: UpstreamErrorKind,
+    /// Human-readable detail from the SDK or the service; never holds a value or a token.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// The service answered with an error; `code` is its error code when it sent one.
+    Service { code: Option<String>, status: u16 },
+    /// The call (with retries) ran out of time.
+    Timeout,
+    /// No answer: connection refused or reset, DNS, TLS.
+    Unreachable,
+    /// The request could not be built (a bad input that slipped past validation).
+    Invalid,
+}

@@ -1,0 +1,208 @@
+//! Query strings into typed requests. Unknown and malformed parameters are 400s: a typo such
+//! as `withdecryption=true` must not silently return ciphertext.
+//!
+//! Parsing borrows from the query where no percent-decoding is needed, so a plain hit
+//! allocates only the request's own strings.
+
+use crate::error::AppError;
+use crate::model::{ParameterRequest, SecretRequest, Selector, Target};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// Longest SSM parameter name or ARN (2048) and Secrets Manager id we accept.
+const MAX_NAME: usize = 2048;
+const MAX_LABEL: usize = 100;
+const MAX_VERSION_ID: usize = 64;
+const MAX_STAGE: usize = 256;
+const MAX_REGION: usize = 32;
+/// `name` values SSM resolves into Secrets Manager; their ids may contain `:` (ARNs).
+const SECRETS_REFERENCE: &str = "/aws/reference/secretsmanager/";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Raw,
+}
+
+/// Output and freshness options shared by every read endpoint; not part of the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub format: Format,
+    pub max_age: Option<Duration>,
+}
+
+struct Pairs<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Pairs<'a> {
+    fn parse(query: Option<&'a str>, allowed: &[&str]) -> Result<Self, AppError> {
+        let pairs: Vec<_> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect();
+        if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
+            return Err(AppError::UnknownParameter(unknown.chars().take(64).collect()));
+        }
+        Ok(Pairs(pairs))
+    }
+
+    /// The first occurrence wins, as in AWS.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == name)
+    }
+
+    fn required(&self, name: &'static str, max: usize) -> Result<String, AppError> {
+        match self.get(name) {
+            None | Some("") => Err(AppError::MissingParameter(name)),
+            Some(v) => bounded(name, v, max),
+        }
+    }
+
+    fn optional(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
+        self.get(name).map(|v| bounded(name, v, max)).transpose()
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, AppError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(AppError::invalid(name, "expected true or false")),
+        }
+    }
+
+    fn read_options(&self) -> Result<ReadOptions, AppError> {
+        let format = match self.get("format") {
+            None | Some("json") => Format::Json,
+            Some("raw") => Format::Raw,
+            Some(_) => return Err(AppError::invalid("format", "expected json or raw")),
+        };
+        let max_age = match self.get("maxAge") {
+            None => None,
+            Some(v) => Some(Duration::from_secs(v.parse().map_err(|_| {
+                AppError::invalid("maxAge", "expected a whole number of seconds")
+            })?)),
+        };
+        let max_age = if self.bool("refreshNow")? { Some(Duration::ZERO) } else { max_age };
+        Ok(ReadOptions { format, max_age })
+    }
+
+    fn target(&self) -> Result<Target, AppError> {
+        let region = self.optional("region", MAX_REGION)?;
+        if let Some(region) = &region {
+            if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(AppError::invalid("region", "expected a region name such as eu-west-1"));
+            }
+        }
+        Ok(Target {
+            region,
+            role_arn: None,
+        })
+    }
+}
+
+fn bounded(name: &'static str, value: &str, max: usize) -> Result<String, AppError> {
+    if value.len() > max {
+        return Err(AppError::invalid(name, format!("longer than {max} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AppError::invalid(name, "contains control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+const COMMON: [&str; 4] = ["format", "maxAge", "refreshNow", "region"];
+
+/// `GET /systemsmanager/parameters/get`.
+pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
+    let allowed = [&COMMON[..], &["name", "version", "label", "withDecryption"]].concat();
+    let pairs = Pairs::parse(query, &allowed)?;
+    let full_name = pairs.required("name", MAX_NAME)?;
+    let (name, name_selector) = split_selector(&full_name)?;
+    // version and label: the first in the query string wins, as in AWS.
+    let version_first = match (pairs.position("version"), pairs.position("label")) {
+        (Some(v), Some(l)) => v < l,
+        (v, _) => v.is_some(),
+    };
+    let query_selector = if version_first {
+        Some(parse_version(pairs.get("version").unwrap_or_default())?)
+    } else {
+        pairs
+            .optional("label", MAX_LABEL)?
+            .map(|l| parse_label(&l))
+            .transpose()?
+    };
+    let selector = match (name_selector, query_selector) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "name",
+                "holds a :version or :label selector and version/label is given too",
+            ))
+        }
+        (a, b) => a.or(b),
+    };
+    let request = ParameterRequest {
+        name: name.to_owned(),
+        selector,
+        with_decryption: pairs.bool("withDecryption")?,
+        target: pairs.target()?,
+    };
+    Ok((request, pairs.read_options()?))
+}
+
+/// `GET /secretsmanager/get`.
+pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions), AppError> {
+    let allowed = [&COMMON[..], &["secretId", "versionId", "versionStage"]].concat();
+    let pairs = Pairs::parse(query, &allowed)?;
+    let request = SecretRequest {
+        secret_id: pairs.required("secretId", MAX_NAME)?,
+        version_id: pairs.optional("versionId", MAX_VERSION_ID)?.filter(|v| !v.is_empty()),
+        version_stage: pairs.optional("versionStage", MAX_STAGE)?.filter(|v| !v.is_empty()),
+        target: pairs.target()?,
+    };
+    Ok((request, pairs.read_options()?))
+}
+
+/// Splits `name:selector`. Plain SSM names cannot contain `:`, so the last one separates a
+/// selector; in an ARN only a `:` after `parameter/` does; secrets references never have one.
+fn split_selector(full: &str) -> Result<(&str, Option<Selector>), AppError> {
+    if full.starts_with(SECRETS_REFERENCE) {
+        return Ok((full, None));
+    }
+    let searchable_from = match full.find(":parameter/") {
+        Some(i) if full.starts_with("arn:") => i + ":parameter/".len(),
+        _ if full.starts_with("arn:") => return Ok((full, None)),
+        _ => 0,
+    };
+    match full[searchable_from..].rfind(':') {
+        None => Ok((full, None)),
+        Some(i) => {
+            let (name, selector) = (&full[..searchable_from + i], &full[searchable_from + i + 1..]);
+            let selector = if selector.bytes().all(|b| b.is_ascii_digit()) {
+                parse_version(selector)?
+            } else {
+                parse_label(selector)?
+            };
+            Ok((name, Some(selector)))
+        }
+    }
+}
+
+fn parse_version(value: &str) -> Result<Selector, AppError> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .map(Selector::Version)
+        .ok_or_else(|| AppError::invalid("version", "expected a positive whole number"))
+}
+
+fn parse_label(value: &str) -> Result<Selector, AppError> {
+    if value.is_empty() || value.len() > MAX_LABEL {
+        return Err(AppError::invalid("label", format!("expected 1 to {MAX_LABEL} characters")));
+    }
+    Ok(Selector::Label(value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+use super::*;
+
+fn parameter(query: &str) -> Result<ParameterRequest, AppError> {
+    parameter_request(Some(query)).map(|(r, _)| r)
+}
+
+#[test]
+fn plain_and_encoded_names() {
+    let r = parameter("name=%2Fapp%2Fdb%2Furl&withDecryption=true").unwrap();
+    assert_eq!(r.name, "/app/db/url");
+    assert!(r.with_decryption);
+    assert_eq!(r.selector, None);
+    assert!(!parameter("name=x").unwrap().with_decryption);
+}
+
+#[test]
+fn selectors_in_the_name() {
+    assert_eq!(parameter("name=/a:3").unwrap().selector, Some(Selector::Version(3)));
+    let r = parameter("name=/a:prod").unwrap();
+    assert_eq!((r.name.as_str(), r.selector), ("/a", Some(Selector::Label("prod".into()))));
+    let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/app/x";
+    let r = parameter(&format!("name={arn}")).unwrap();
+    assert_eq!((r.name.as_str(), r.selector), (arn, None));
+    let r = parameter(&format!("name={arn}:7")).unwrap();
+    assert_eq!((r.name.as_str(), r.selector), (arn, Some(Selector::Version(7))));
+    let reference = "/aws/reference/secretsmanager/arn:aws:secretsmanager:us-east-1:1:secret:x";
+    assert_eq!(parameter(&format!("name={reference}")).unwrap().selector, None);
+}
+
+#[test]
+fn first_of_version_and_label_wins() {
+    assert_eq!(parameter("name=a&version=2&label=x").unwrap().selector, Some(Selector::Version(2)));
+    assert_eq!(
+        parameter("name=a&label=x&version=2").unwrap().selector,
+        Some(Selector::Label("x".into()))
+    );
+}
+
+#[test]
+fn bad_input_is_rejected_with_the_parameter_named() {
+    let code = |q: &str| parameter(q).unwrap_err().code().to_owned();
+    assert_eq!(code(""), "MissingParameter");
+    assert_eq!(code("name="), "MissingParameter");
+    assert_eq!(code("name=a&withdecryption=true"), "UnknownParameter");
+    assert_eq!(code("name=a&withDecryption=yes"), "InvalidParameter");
+    assert_eq!(code("name=a&version=0"), "InvalidParameter");
+    assert_eq!(code("name=a&version=x"), "InvalidParameter");
+    assert_eq!(code("name=a:1&version=2"), "InvalidParameter");
+    assert_eq!(code(&format!("name={}", "a".repeat(2049))), "InvalidParameter");
+    assert_eq!(code("name=a%00b"), "InvalidParameter");
+    assert_eq!(code("name=a&region=EU%20WEST"), "InvalidParameter");
+    let long_key = format!("{}=1", "k".repeat(500));
+    let error = parameter(&format!("name=a&{long_key}")).unwrap_err();
+    assert!(error.to_string().len() < 200);
+}
+
+#[test]
+fn read_options() {
+    let (_, o) = parameter_request(Some("name=a&format=raw&maxAge=30")).unwrap();
+    assert_eq!((o.format, o.max_age), (Format::Raw, Some(Duration::from_secs(30))));
+    let (_, o) = parameter_request(Some("name=a&refreshNow=true")).unwrap();
+    assert_eq!(o.max_age, Some(Duration::ZERO));
+    assert!(parameter_request(Some("name=a&format=xml")).is_err());
+}
+
+#[test]
+fn secrets() {
+    let (r, _) = secret_request(Some("secretId=db&versionStage=AWSPREVIOUS&region=eu-west-1")).unwrap();
+    assert_eq!(r.secret_id, "db");
+    assert_eq!(r.version_stage.as_deref(), Some("AWSPREVIOUS"));
+    assert_eq!(r.target.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(secret_request(None).unwrap_err().code(), "MissingParameter");
+    assert_eq!(secret_request(Some("secretId=a&name=b")).unwrap_err().code(), "UnknownParameter");
+}

@@ -1,0 +1,55 @@
+//! HTTP handlers: parse the query, ask `App`, shape the response. Nothing else.
+
+use crate::app::{App, VERSION};
+use crate::auth::{Authorized, NotForwarded};
+use crate::cache::{Entry, Outcome};
+use crate::error::AppError;
+use crate::query::{self, Format};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::sync::Arc;
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+pub async fn ping(_: NotForwarded) -> Response {
+    Json(json!({"status": "ok", "version": VERSION})).into_response()
+}
+
+pub async fn get_parameter(_: Authorized, State(app): State<Arc<App>>, uri: Uri) -> Result<Response, AppError> {
+    let (request, options) = query::parameter_request(uri.query())?;
+    let (entry, outcome) = app.parameter(&request, options).await?;
+    Ok(value_response(&entry, outcome, options.format))
+}
+
+pub async fn get_secret(_: Authorized, State(app): State<Arc<App>>, uri: Uri) -> Result<Response, AppError> {
+    let (request, options) = query::secret_request(uri.query())?;
+    let (entry, outcome) = app.secret(&request, options).await?;
+    Ok(value_response(&entry, outcome, options.format))
+}
+
+pub async fn stats(_: Authorized, State(app): State<Arc<App>>) -> Response {
+    Json(app.stats_report()).into_response()
+}
+
+pub async fn unknown_endpoint(uri: Uri) -> AppError {
+    AppError::UnknownEndpoint(uri.path().chars().take(200).collect())
+}
+
+/// The cached bytes as they are: a reference-count increment, no copy, no serialisation.
+fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Response {
+    let (body, content_type) = match format {
+        Format::Json => (entry.json.clone(), JSON),
+        Format::Raw => (entry.raw.clone(), HeaderValue::from_static(entry.raw_content_type)),
+    };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+    headers.insert(header::AGE, HeaderValue::from(entry.age().as_secs()));
+    response
+}

@@ -1,0 +1,140 @@
+//! Counters behind `GET /stats`. Plain relaxed atomics: they are statistics, not
+//! synchronisation, and the hit path must not contend on a lock to update them.
+
+use crate::model::Service;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn incr(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Relaxed);
+    }
+    pub fn sub(&self, n: u64) {
+        // Saturating: a removal listener may run for an entry counted before a reset.
+        let _ = self
+            .0
+            .fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(n)));
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct UpstreamCounters {
+    pub calls: Counter,
+    pub errors: Counter,
+}
+
+/// Shared by the value cache, the client cache and the providers.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub hits: Counter,
+    pub misses: Counter,
+    pub stale: Counter,
+    pub evictions: Counter,
+    pub bytes: Counter,
+    pub ssm: UpstreamCounters,
+    pub secrets_manager: UpstreamCounters,
+    pub s3: UpstreamCounters,
+}
+
+impl Stats {
+    pub fn upstream(&self, service: Service) -> &UpstreamCounters {
+        match service {
+            Service::Ssm => &self.ssm,
+            Service::SecretsManager => &self.secrets_manager,
+            Service::S3 => &self.s3,
+        }
+    }
+}
+
+/// The `/stats` document. Field names are camelCase like the rest of our additive API.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsReport {
+    pub version: &'static str,
+    pub uptime_seconds: u64,
+    pub cache: CacheReport,
+    pub upstream: UpstreamReport,
+    pub clients: ClientsReport,
+    pub s3: S3Report,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheReport {
+    pub enabled: bool,
+    pub entries: u64,
+    pub capacity: u64,
+    pub bytes: u64,
+    pub max_bytes: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_ratio: f64,
+    pub stale: u64,
+    pub evictions: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpstreamReport {
+    pub ssm: CallsReport,
+    pub secretsmanager: CallsReport,
+    pub s3: CallsReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CallsReport {
+    pub calls: u64,
+    pub errors: u64,
+}
+
+impl From<&UpstreamCounters> for CallsReport {
+    fn from(c: &UpstreamCounters) -> Self {
+        CallsReport {
+            calls: c.calls.get(),
+            errors: c.errors.get(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientsReport {
+    pub policy: &'static str,
+    pub size: u64,
+    pub capacity: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct S3Report {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl Stats {
+    pub fn upstream_report(&self) -> UpstreamReport {
+        UpstreamReport {
+            ssm: (&self.ssm).into(),
+            secretsmanager: (&self.secrets_manager).into(),
+            s3: (&self.s3).into(),
+        }
+    }
+
+    pub fn hit_ratio(&self) -> f64 {
+        let (hits, misses) = (self.hits.get(), self.misses.get());
+        match hits + misses {
+            0 => 0.0,
+            total => hits as f64 / total as f64,
+        }
+    }
+}

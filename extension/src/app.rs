@@ -7,10 +7,15 @@ use crate::auth::TokenSource;
 use crate::cache::{CacheKey, Entry, Freshness, Outcome, ValueCache};
 use crate::config::Config;
 use crate::error::{classify, AppError};
-use crate::model::{Parameter, ParameterRequest, Secret, SecretRequest, Selector, Service, UpstreamError};
+use crate::model::{
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, Selector,
+    Service, UpstreamError,
+};
+use crate::object_files::ObjectFiles;
 use crate::query::ReadOptions;
 use crate::stats::{CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
+use axum::http::HeaderValue;
 use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
@@ -18,17 +23,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-const TEXT: &str = "text/plain; charset=utf-8";
-const BINARY: &str = "application/octet-stream";
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const BINARY: HeaderValue = HeaderValue::from_static("application/octet-stream");
+/// moka keeps S3 entries at least this long when `SIDECACHE_S3_TTL=0` (revalidate every time).
+const MIN_S3_KEEP: Duration = Duration::from_secs(1);
+/// S3 objects are counted in bytes on disk; this many entries is only a ceiling on the index.
+const MAX_S3_FILES: u64 = 100_000;
 
 pub struct App {
     pub token: TokenSource,
     cache: ValueCache,
+    /// S3 objects: a cache of their own, weighed by file size against `SIDECACHE_S3_MAX_BYTES`.
+    objects: ValueCache,
+    files: ObjectFiles,
     upstream: Arc<dyn Upstream>,
     stats: Arc<Stats>,
     ssm_ttl: Duration,
     secrets_ttl: Duration,
+    s3_ttl: Duration,
     cache_max_bytes: u64,
+    s3_max_bytes: u64,
     started_at: Instant,
 }
 
@@ -43,6 +57,20 @@ struct ParameterBody<'a> {
     result_metadata: ResultMetadata,
 }
 
+/// `/s3/get`'s answer: where the file is, and what S3 said about it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectBody<'a> {
+    path: &'a str,
+    bucket: &'a str,
+    key: &'a str,
+    version_id: Option<&'a str>,
+    etag: Option<&'a str>,
+    size: u64,
+    last_modified: Option<&'a str>,
+    content_type: Option<&'a str>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct SecretBody<'a> {
@@ -52,16 +80,43 @@ struct SecretBody<'a> {
 }
 
 impl App {
-    pub fn new(config: &Config, upstream: Arc<dyn Upstream>, token: TokenSource, stats: Arc<Stats>) -> Self {
-        let max_entries = if config.caching() { config.cache_size } else { 0 };
+    pub fn new(
+        config: &Config,
+        upstream: Arc<dyn Upstream>,
+        token: TokenSource,
+        stats: Arc<Stats>,
+    ) -> Self {
+        let max_entries = if config.caching() {
+            config.cache_size
+        } else {
+            0
+        };
         App {
             token,
-            cache: ValueCache::new(max_entries, config.cache_max_bytes, config.stale_if_error, stats.clone()),
+            cache: ValueCache::new(
+                max_entries,
+                config.cache_max_bytes,
+                config.stale_if_error,
+                stats.clone(),
+            ),
+            objects: ValueCache::new(
+                MAX_S3_FILES,
+                config.s3_max_bytes,
+                config.stale_if_error,
+                stats.clone(),
+            ),
+            // An object larger than the whole budget could never stay cached.
+            files: ObjectFiles::new(
+                config.s3_dir.clone(),
+                config.s3_max_object_bytes.min(config.s3_max_bytes),
+            ),
             upstream,
             stats,
             ssm_ttl: config.ssm_ttl,
             secrets_ttl: config.secrets_ttl,
+            s3_ttl: config.s3_ttl,
             cache_max_bytes: config.cache_max_bytes,
+            s3_max_bytes: config.s3_max_bytes,
             started_at: Instant::now(),
         }
     }
@@ -82,39 +137,69 @@ impl App {
             decrypt: request.with_decryption,
             target: request.target.clone(),
         };
-        let freshness = Freshness { ttl: self.ssm_ttl, max_age: options.max_age };
+        let freshness = Freshness {
+            ttl: self.ssm_ttl,
+            max_age: options.max_age,
+        };
         self.cache
-            .get_or_fetch(key, freshness, || async {
-                let parameter = self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
-                let json = render(&ParameterBody { parameter: &parameter, result_metadata: ResultMetadata {} });
+            .get_or_fetch(key, freshness, |_| async {
+                let parameter =
+                    self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
+                let json = render(&ParameterBody {
+                    parameter: &parameter,
+                    result_metadata: ResultMetadata {},
+                });
                 let raw = Bytes::from(parameter.value.unwrap_or_default());
                 Ok(Entry::new(json, raw, TEXT))
             })
             .await
     }
 
-    pub async fn secret(&self, request: &SecretRequest, options: ReadOptions) -> Result<(Arc<Entry>, Outcome), AppError> {
+    pub async fn secret(
+        &self,
+        request: &SecretRequest,
+        options: ReadOptions,
+    ) -> Result<(Arc<Entry>, Outcome), AppError> {
         // AWSCURRENT is the default stage: asking for it by name is the same value.
-        let stage = request.version_stage.as_deref().filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
+        let stage = request
+            .version_stage
+            .as_deref()
+            .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
         let key = CacheKey {
             service: Service::SecretsManager,
             name: request.secret_id.as_str().into(),
             selector: match (&request.version_id, stage) {
                 (None, None) => "".into(),
-                (id, stage) => format!("id={};stage={}", id.as_deref().unwrap_or(""), stage.unwrap_or("")).into(),
+                (id, stage) => format!(
+                    "id={};stage={}",
+                    id.as_deref().unwrap_or(""),
+                    stage.unwrap_or("")
+                )
+                .into(),
             },
             decrypt: true,
             target: request.target.clone(),
         };
-        let freshness = Freshness { ttl: self.secrets_ttl, max_age: options.max_age };
+        let freshness = Freshness {
+            ttl: self.secrets_ttl,
+            max_age: options.max_age,
+        };
         self.cache
-            .get_or_fetch(key, freshness, || async {
-                let secret = self.counted(Service::SecretsManager, self.upstream.get_secret(request).await)?;
-                let json = render(&SecretBody { secret: &secret, result_metadata: ResultMetadata {} });
+            .get_or_fetch(key, freshness, |_| async {
+                let secret = self.counted(
+                    Service::SecretsManager,
+                    self.upstream.get_secret(request).await,
+                )?;
+                let json = render(&SecretBody {
+                    secret: &secret,
+                    result_metadata: ResultMetadata {},
+                });
                 let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
                     (Some(text), _) => (Bytes::from(text.clone()), TEXT),
                     (None, Some(b64)) => {
-                        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default();
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .unwrap_or_default();
                         (Bytes::from(bytes), BINARY)
                     }
                     (None, None) => (Bytes::new(), TEXT),
@@ -124,8 +209,88 @@ impl App {
             .await
     }
 
+    /// Creates the S3 directory and clears what an earlier process left there.
+    pub fn prepare_object_dir(&self) -> std::io::Result<usize> {
+        self.files.prepare()
+    }
+
+    pub async fn object(
+        &self,
+        request: &ObjectRequest,
+        options: ReadOptions,
+    ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        let key = CacheKey {
+            service: Service::S3,
+            name: format!("{}/{}", request.bucket, request.key).into(),
+            selector: request.version_id.as_deref().unwrap_or("").into(),
+            decrypt: false,
+            target: request.target.clone(),
+        };
+        // The file must live somewhere to answer with its path, so a TTL of 0 means "revalidate
+        // on every request" (one conditional GET), not pass-through.
+        let freshness = match self.s3_ttl {
+            ttl if ttl.is_zero() => Freshness {
+                ttl: MIN_S3_KEEP,
+                max_age: Some(Duration::ZERO),
+            },
+            ttl => Freshness {
+                ttl,
+                max_age: options.max_age,
+            },
+        };
+        self.objects
+            .get_or_fetch(key, freshness, |previous| async move {
+                // Revalidate only while the file the ETag describes is still there.
+                let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
+                let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
+                match (
+                    self.counted(Service::S3, self.upstream.get_object(request, etag).await)?,
+                    previous,
+                ) {
+                    (ObjectFetch::NotModified, Some(previous)) => Ok(previous.renewed()),
+                    (ObjectFetch::NotModified, None) => Err(classify(&UpstreamError {
+                        service: Service::S3,
+                        kind: crate::model::UpstreamErrorKind::Service {
+                            code: None,
+                            status: 502,
+                        },
+                        message: "answered 304 to an unconditional request".into(),
+                    })),
+                    (ObjectFetch::Body(meta, body), _) => {
+                        let path = self.files.path_for(
+                            &request.bucket,
+                            &request.key,
+                            request.version_id.as_deref(),
+                        );
+                        let file = self.files.download(&path, &meta, body).await?;
+                        let json = render(&ObjectBody {
+                            path: &path.to_string_lossy(),
+                            bucket: &request.bucket,
+                            key: &request.key,
+                            version_id: meta.version_id.as_deref(),
+                            etag: meta.etag.as_deref(),
+                            size: file.size,
+                            last_modified: meta.last_modified.as_deref(),
+                            content_type: meta.content_type.as_deref(),
+                        });
+                        let content_type = meta
+                            .content_type
+                            .as_deref()
+                            .and_then(|c| HeaderValue::from_str(c).ok())
+                            .unwrap_or(BINARY);
+                        Ok(Entry::new(json, Bytes::new(), content_type).with_file(file, meta.etag))
+                    }
+                }
+            })
+            .await
+    }
+
     /// Counts an upstream call and classifies its failure.
-    fn counted<T>(&self, service: Service, result: Result<T, UpstreamError>) -> Result<T, AppError> {
+    fn counted<T>(
+        &self,
+        service: Service,
+        result: Result<T, UpstreamError>,
+    ) -> Result<T, AppError> {
         let counters = self.stats.upstream(service);
         counters.calls.incr();
         result.map_err(|error| {
@@ -144,17 +309,22 @@ impl App {
                 enabled: self.cache.enabled(),
                 entries: self.cache.entry_count(),
                 capacity: self.cache.capacity(),
-                bytes: s.bytes.get(),
+                bytes: self.cache.bytes(),
                 max_bytes: self.cache_max_bytes,
                 hits: s.hits.get(),
                 misses: s.misses.get(),
                 hit_ratio: s.hit_ratio(),
                 stale: s.stale.get(),
-                evictions: s.evictions.get(),
+                evictions: self.cache.evictions(),
             },
             upstream: s.upstream_report(),
             clients: self.upstream.clients_report(),
-            s3: S3Report::default(),
+            s3: S3Report {
+                files: self.objects.entry_count(),
+                bytes: self.objects.bytes(),
+                max_bytes: self.s3_max_bytes,
+                evictions: self.objects.evictions(),
+            },
         }
     }
 }

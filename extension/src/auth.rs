@@ -109,7 +109,9 @@ impl FileToken {
     /// Re-reads the file when its modification time changed; keeps the old token if the file
     /// is briefly missing or empty (mid-rotation), rather than locking every caller out.
     fn reload_if_changed(&self) -> bool {
-        let mtime = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let mtime = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         if mtime == self.state.read().expect("token lock").1 {
             return false;
         }
@@ -160,11 +162,17 @@ impl FromRequestParts<Arc<App>> for Authorized {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
         NotForwarded::check(parts)?;
-        let presented = parts.headers.get(TOKEN_HEADER).ok_or(AppError::MissingToken)?;
+        let presented = parts
+            .headers
+            .get(TOKEN_HEADER)
+            .ok_or(AppError::MissingToken)?;
         if app.token.verify(presented.as_bytes()).await {
             Ok(Authorized)
         } else {
-            tracing::debug!(path = parts.uri.path(), "rejected request with a wrong token");
+            tracing::debug!(
+                path = parts.uri.path(),
+                "rejected request with a wrong token"
+            );
             Err(AppError::InvalidToken)
         }
     }
@@ -213,7 +221,12 @@ mod tests {
         // A different mtime is what marks the change; set one explicitly.
         std::fs::write(&path, "second").unwrap();
         let later = SystemTime::now() + Duration::from_secs(5);
-        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
         assert!(source.verify(b"second").await);
         assert!(!source.verify(b"first").await);
         std::fs::remove_dir_all(dir).unwrap();

@@ -9,7 +9,9 @@
 
 use crate::error::AppError;
 use crate::model::{Service, Target};
-use crate::stats::Stats;
+use crate::object_files::StoredFile;
+use crate::stats::{Counter, Stats};
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
@@ -35,20 +37,45 @@ pub struct CacheKey {
 pub struct Entry {
     /// The JSON answer.
     pub json: Bytes,
-    /// The bare value for `format=raw`.
+    /// The bare value for `format=raw` (empty when the value is a file).
     pub raw: Bytes,
-    pub raw_content_type: &'static str,
+    pub raw_content_type: HeaderValue,
+    /// An S3 object's file, deleted when the entry leaves the cache.
+    pub file: Option<StoredFile>,
+    /// The upstream ETag, for conditional revalidation.
+    pub etag: Option<String>,
     pub fetched_at: Instant,
     /// How long moka keeps the entry: TTL plus the stale-if-error window.
     keep_for: Duration,
 }
 
 impl Entry {
-    pub fn new(json: Bytes, raw: Bytes, raw_content_type: &'static str) -> Self {
+    pub fn new(json: Bytes, raw: Bytes, raw_content_type: HeaderValue) -> Self {
         Entry {
             json,
             raw,
             raw_content_type,
+            file: None,
+            etag: None,
+            fetched_at: Instant::now(),
+            keep_for: Duration::ZERO,
+        }
+    }
+
+    pub fn with_file(mut self, file: StoredFile, etag: Option<String>) -> Self {
+        self.file = Some(file);
+        self.etag = etag;
+        self
+    }
+
+    /// The same value confirmed unchanged upstream just now (a 304): its TTL starts again.
+    pub fn renewed(&self) -> Entry {
+        Entry {
+            json: self.json.clone(),
+            raw: self.raw.clone(),
+            raw_content_type: self.raw_content_type.clone(),
+            file: self.file.clone(),
+            etag: self.etag.clone(),
             fetched_at: Instant::now(),
             keep_for: Duration::ZERO,
         }
@@ -58,8 +85,10 @@ impl Entry {
         self.fetched_at.elapsed()
     }
 
+    /// Bytes held in memory, plus on disk for a file.
     fn size(&self) -> u64 {
-        (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64
+        let file = self.file.as_ref().map_or(0, |f| f.size);
+        (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64 + file
     }
 }
 
@@ -105,7 +134,10 @@ pub struct ValueCache {
     entries: Option<moka::sync::Cache<CacheKey, Arc<Entry>>>,
     inflight: Mutex<HashMap<CacheKey, Flight>>,
     stale_if_error: Duration,
+    /// Hits, misses and stale answers, shared with the other cache for `/stats`.
     stats: Arc<Stats>,
+    bytes: Arc<Counter>,
+    evictions: Arc<Counter>,
 }
 
 struct KeepFor;
@@ -127,13 +159,20 @@ impl moka::Expiry<CacheKey, Arc<Entry>> for KeepFor {
 
 impl ValueCache {
     /// `max_entries == 0` disables caching: every request is one upstream call.
-    pub fn new(max_entries: u64, max_bytes: u64, stale_if_error: Duration, stats: Arc<Stats>) -> Self {
+    pub fn new(
+        max_entries: u64,
+        max_bytes: u64,
+        stale_if_error: Duration,
+        stats: Arc<Stats>,
+    ) -> Self {
+        let bytes = Arc::new(Counter::default());
+        let evictions = Arc::new(Counter::default());
         let entries = (max_entries > 0).then(|| {
             // moka bounds one total weight; two bounds become one by weighing each entry as
             // the larger of its share of the entry count (1) and of the byte budget. Then the
             // sum of weights <= max_entries implies both bounds hold.
             let bytes_per_unit = (max_bytes / max_entries).max(1);
-            let listener_stats = stats.clone();
+            let (bytes, evictions) = (bytes.clone(), evictions.clone());
             moka::sync::Cache::builder()
                 .max_capacity(max_entries)
                 .eviction_policy(EvictionPolicy::lru())
@@ -142,9 +181,15 @@ impl ValueCache {
                 })
                 .expire_after(KeepFor)
                 .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
-                    listener_stats.bytes.sub(entry.size());
-                    if matches!(cause, RemovalCause::Size) {
-                        listener_stats.evictions.incr();
+                    bytes.sub(entry.size());
+                    if cause == RemovalCause::Size {
+                        evictions.incr();
+                    }
+                    // A replacing entry owns the same path (renamed over it, or renewed).
+                    if cause != RemovalCause::Replaced {
+                        if let Some(file) = &entry.file {
+                            file.remove_if_current();
+                        }
                     }
                 })
                 .build()
@@ -154,6 +199,8 @@ impl ValueCache {
             inflight: Mutex::new(HashMap::new()),
             stale_if_error,
             stats,
+            bytes,
+            evictions,
         }
     }
 
@@ -166,13 +213,13 @@ impl ValueCache {
         fetch: F,
     ) -> Result<(Arc<Entry>, Outcome), AppError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Option<Arc<Entry>>) -> Fut,
         Fut: Future<Output = Result<Entry, AppError>>,
     {
         let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
             // Pass-through: no coalescing either, one call per request.
             self.stats.misses.incr();
-            return fetch().await.map(|e| (Arc::new(e), Outcome::Miss));
+            return fetch(None).await.map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
         let cached = entries.get(&key);
@@ -183,11 +230,27 @@ impl ValueCache {
             }
         }
         self.stats.misses.incr();
-        let outcome = if cached.is_some() { Outcome::Refresh } else { Outcome::Miss };
-        match self.fly(entries, &key, requested_at, freshness.ttl, fetch).await {
+        let outcome = if cached.is_some() {
+            Outcome::Refresh
+        } else {
+            Outcome::Miss
+        };
+        match self
+            .fly(
+                entries,
+                &key,
+                requested_at,
+                freshness.ttl,
+                cached.clone(),
+                fetch,
+            )
+            .await
+        {
             Ok(entry) => Ok((entry, outcome)),
             Err(error) => match cached {
-                Some(old) if error.may_serve_stale() && self.within_stale_window(&old, freshness) => {
+                Some(old)
+                    if error.may_serve_stale() && self.within_stale_window(&old, freshness) =>
+                {
                     self.stats.stale.incr();
                     tracing::warn!(service = ?key.service, name = %key.name, error = %error, "serving stale value");
                     Ok((old, Outcome::Stale))
@@ -207,10 +270,11 @@ impl ValueCache {
         key: &CacheKey,
         requested_at: Instant,
         ttl: Duration,
+        previous: Option<Arc<Entry>>,
         fetch: F,
     ) -> Result<Arc<Entry>, AppError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Option<Arc<Entry>>) -> Fut,
         Fut: Future<Output = Result<Entry, AppError>>,
     {
         let flight = self
@@ -226,10 +290,10 @@ impl ValueCache {
                 if let Some(entry) = entries.get(key).filter(|e| e.fetched_at >= requested_at) {
                     return Ok(entry);
                 }
-                let mut entry = fetch().await?;
+                let mut entry = fetch(previous).await?;
                 entry.keep_for = ttl + self.stale_if_error;
                 let entry = Arc::new(entry);
-                self.stats.bytes.add(entry.size());
+                self.bytes.add(entry.size());
                 entries.insert(key.clone(), entry.clone());
                 Ok(entry)
             })
@@ -248,6 +312,14 @@ impl ValueCache {
             e.run_pending_tasks();
             e.entry_count()
         })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.get()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.evictions.get()
     }
 
     pub fn capacity(&self) -> u64 {

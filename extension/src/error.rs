@@ -24,6 +24,12 @@ pub enum AppError {
     InvalidToken,
     #[error("no such endpoint: {0}")]
     UnknownEndpoint(String),
+    #[error("the object is larger than SIDECACHE_S3_MAX_OBJECT_BYTES ({limit} bytes)")]
+    ObjectTooLarge { limit: u64 },
+    #[error("the S3 cache directory is full")]
+    StorageFull,
+    #[error("cannot write to the S3 cache directory: {0}")]
+    Storage(String),
     /// A failed upstream call, already classified by [`classify`].
     #[error("{message}")]
     Upstream {
@@ -51,6 +57,9 @@ impl AppError {
             | AppError::Forwarded => StatusCode::BAD_REQUEST,
             AppError::MissingToken | AppError::InvalidToken => StatusCode::FORBIDDEN,
             AppError::UnknownEndpoint(_) => StatusCode::NOT_FOUND,
+            AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Upstream { status, .. } => *status,
         }
     }
@@ -64,13 +73,22 @@ impl AppError {
             AppError::MissingToken => "MissingToken",
             AppError::InvalidToken => "InvalidToken",
             AppError::UnknownEndpoint(_) => "UnknownEndpoint",
+            AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
+            AppError::StorageFull => "InsufficientStorage",
+            AppError::Storage(_) => "StorageError",
             AppError::Upstream { code, .. } => code,
         }
     }
 
     /// Stale-if-error applies only to causes that say nothing about the value itself.
     pub fn may_serve_stale(&self) -> bool {
-        matches!(self, AppError::Upstream { transient: true, .. })
+        matches!(
+            self,
+            AppError::Upstream {
+                transient: true,
+                ..
+            }
+        )
     }
 }
 
@@ -103,11 +121,15 @@ impl IntoResponse for AppError {
 pub fn classify(error: &UpstreamError) -> AppError {
     let (status, code, transient) = match &error.kind {
         UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "UpstreamTimeout".into(), true),
-        UpstreamErrorKind::Unreachable => (StatusCode::BAD_GATEWAY, "UpstreamUnreachable".into(), true),
+        UpstreamErrorKind::Unreachable => {
+            (StatusCode::BAD_GATEWAY, "UpstreamUnreachable".into(), true)
+        }
         UpstreamErrorKind::Invalid => (StatusCode::BAD_REQUEST, "InvalidRequest".into(), false),
         UpstreamErrorKind::Service { code, status } => {
             let (http, transient) = classify_service(code.as_deref(), *status);
-            let code = code.clone().unwrap_or_else(|| fallback_code(http).to_owned());
+            let code = code
+                .clone()
+                .unwrap_or_else(|| fallback_code(http).to_owned());
             (http, code, transient)
         }
     };
@@ -122,22 +144,34 @@ pub fn classify(error: &UpstreamError) -> AppError {
 fn classify_service(code: Option<&str>, status: u16) -> (StatusCode, bool) {
     if let Some(code) = code {
         match code {
-            "ParameterNotFound" | "ParameterVersionNotFound" | "ResourceNotFoundException"
-            | "NoSuchKey" | "NoSuchBucket" | "NoSuchVersion" | "NotFound" => {
-                return (StatusCode::NOT_FOUND, false)
-            }
-            "ThrottlingException" | "Throttling" | "ThrottledException"
-            | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown"
-            | "RequestThrottled" | "RequestThrottledException" => {
-                return (StatusCode::TOO_MANY_REQUESTS, true)
-            }
-            "ValidationException" | "InvalidParameterException" | "InvalidRequestException"
-            | "InvalidKeyId" | "ParameterVersionLabelLimitExceeded" | "InvalidArgument"
+            "ParameterNotFound"
+            | "ParameterVersionNotFound"
+            | "ResourceNotFoundException"
+            | "NoSuchKey"
+            | "NoSuchBucket"
+            | "NoSuchVersion"
+            | "NotFound" => return (StatusCode::NOT_FOUND, false),
+            "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+            | "RequestThrottled"
+            | "RequestThrottledException" => return (StatusCode::TOO_MANY_REQUESTS, true),
+            "ValidationException"
+            | "InvalidParameterException"
+            | "InvalidRequestException"
+            | "InvalidKeyId"
+            | "ParameterVersionLabelLimitExceeded"
+            | "InvalidArgument"
             | "InvalidObjectState" => return (StatusCode::BAD_REQUEST, false),
-            "InternalServerError" | "InternalFailure" | "InternalServiceError"
-            | "InternalError" | "ServiceUnavailable" | "ServiceUnavailableException" => {
-                return (StatusCode::BAD_GATEWAY, true)
-            }
+            "InternalServerError"
+            | "InternalFailure"
+            | "InternalServiceError"
+            | "InternalError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException" => return (StatusCode::BAD_GATEWAY, true),
             _ if code.contains("AccessDenied")
                 || code == "DecryptionFailure"
                 || code.starts_with("KMS")
@@ -197,9 +231,15 @@ mod tests {
             assert!(!e.may_serve_stale());
         }
         let e = service_error(Some("ThrottlingException"), 400);
-        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::TOO_MANY_REQUESTS, true));
+        assert_eq!(
+            (e.status(), e.may_serve_stale()),
+            (StatusCode::TOO_MANY_REQUESTS, true)
+        );
         let e = service_error(Some("AccessDeniedException"), 400);
-        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::FORBIDDEN, false));
+        assert_eq!(
+            (e.status(), e.may_serve_stale()),
+            (StatusCode::FORBIDDEN, false)
+        );
         let e = service_error(Some("KMSAccessDeniedException"), 400);
         assert_eq!(e.status(), StatusCode::FORBIDDEN);
     }
@@ -207,9 +247,15 @@ mod tests {
     #[test]
     fn status_decides_when_no_code_is_known() {
         let e = service_error(None, 403);
-        assert_eq!((e.status(), e.code()), (StatusCode::FORBIDDEN, "AccessDenied"));
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::FORBIDDEN, "AccessDenied")
+        );
         let e = service_error(None, 503);
-        assert_eq!((e.status(), e.may_serve_stale()), (StatusCode::BAD_GATEWAY, true));
+        assert_eq!(
+            (e.status(), e.may_serve_stale()),
+            (StatusCode::BAD_GATEWAY, true)
+        );
         let e = service_error(Some("SomethingNew"), 500);
         assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
     }

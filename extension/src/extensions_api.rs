@@ -15,7 +15,8 @@ use serde_json::json;
 
 const NAME_HEADER: HeaderName = HeaderName::from_static("lambda-extension-name");
 const ID_HEADER: HeaderName = HeaderName::from_static("lambda-extension-identifier");
-const ERROR_TYPE_HEADER: HeaderName = HeaderName::from_static("lambda-extension-function-error-type");
+const ERROR_TYPE_HEADER: HeaderName =
+    HeaderName::from_static("lambda-extension-function-error-type");
 /// Lambda's answers are small; a larger body means something is wrong.
 const MAX_BODY: usize = 64 << 10;
 
@@ -24,7 +25,11 @@ pub enum ApiError {
     #[error("Extensions API unreachable: {0}")]
     Unreachable(String),
     #[error("Extensions API answered {status} to {path}: {body}")]
-    Status { status: StatusCode, path: &'static str, body: String },
+    Status {
+        status: StatusCode,
+        path: &'static str,
+        body: String,
+    },
     #[error("Extensions API sent an unreadable answer to {path}: {reason}")]
     Malformed { path: &'static str, reason: String },
 }
@@ -66,7 +71,9 @@ impl ExtensionsApi {
     pub async fn register(&self, name: &str, events: &[&str]) -> Result<String, ApiError> {
         let body = json!({ "events": events });
         let headers = [(NAME_HEADER, name)];
-        let (response_headers, _) = self.send(Method::POST, "/register", &headers, Some(body)).await?;
+        let (response_headers, _) = self
+            .send(Method::POST, "/register", &headers, Some(body))
+            .await?;
         response_headers
             .get(&ID_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -80,7 +87,9 @@ impl ExtensionsApi {
     /// Blocks until Lambda sends the next event.
     pub async fn next(&self, id: &str) -> Result<Event, ApiError> {
         let path = "/event/next";
-        let (_, body) = self.send(Method::GET, path, &[(ID_HEADER, id)], None).await?;
+        let (_, body) = self
+            .send(Method::GET, path, &[(ID_HEADER, id)], None)
+            .await?;
         let raw: RawEvent = serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
             path,
             reason: e.to_string(),
@@ -109,7 +118,9 @@ impl ExtensionsApi {
         };
         let body = json!({ "errorMessage": message, "errorType": error_type, "stackTrace": [] });
         let headers = [(ID_HEADER, id), (ERROR_TYPE_HEADER, error_type)];
-        self.send(Method::POST, path, &headers, Some(body)).await.map(|_| ())
+        self.send(Method::POST, path, &headers, Some(body))
+            .await
+            .map(|_| ())
     }
 
     async fn send(
@@ -120,16 +131,25 @@ impl ExtensionsApi {
         body: Option<serde_json::Value>,
     ) -> Result<(hyper::HeaderMap, Bytes), ApiError> {
         let unreachable = |e: &dyn std::fmt::Display| ApiError::Unreachable(e.to_string());
-        let mut request = Request::builder().method(method).uri(format!("{}{path}", self.base));
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
         for (name, value) in headers {
-            request = request.header(name, HeaderValue::from_str(value).map_err(|e| unreachable(&e))?);
+            request = request.header(
+                name,
+                HeaderValue::from_str(value).map_err(|e| unreachable(&e))?,
+            );
         }
         if body.is_some() {
             request = request.header(hyper::header::CONTENT_TYPE, "application/json");
         }
         let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let request = request.body(Full::new(body)).map_err(|e| unreachable(&e))?;
-        let response = self.client.request(request).await.map_err(|e| unreachable(&e))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| unreachable(&e))?;
         let (parts, body) = response.into_parts();
         let body = http_body_util::Limited::new(body, MAX_BODY)
             .collect()
@@ -163,8 +183,16 @@ mod tests {
 
     #[test]
     fn runtime_api_forms_are_normalised() {
-        for form in ["127.0.0.1:9001", "http://127.0.0.1:9001", "127.0.0.1:9001/", "http://127.0.0.1:9001/2018-06-01"] {
-            assert_eq!(ExtensionsApi::new(form).base, "http://127.0.0.1:9001/2020-01-01/extension");
+        for form in [
+            "127.0.0.1:9001",
+            "http://127.0.0.1:9001",
+            "127.0.0.1:9001/",
+            "http://127.0.0.1:9001/2018-06-01",
+        ] {
+            assert_eq!(
+                ExtensionsApi::new(form).base,
+                "http://127.0.0.1:9001/2020-01-01/extension"
+            );
         }
     }
 }

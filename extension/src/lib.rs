@@ -11,6 +11,7 @@ pub mod extensions_api;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;
+pub mod object_files;
 pub mod query;
 pub mod routes;
 pub mod server;

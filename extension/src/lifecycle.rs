@@ -29,7 +29,11 @@ struct StartError {
 }
 
 /// Runs until shutdown; returns the process exit code.
-pub async fn run(config: Result<Config, ConfigError>, extension_name: &str, runtime_api: Option<String>) -> i32 {
+pub async fn run(
+    config: Result<Config, ConfigError>,
+    extension_name: &str,
+    runtime_api: Option<String>,
+) -> i32 {
     let api = runtime_api.as_deref().map(ExtensionsApi::new);
     let started = match config {
         Ok(config) => start(config).await,
@@ -65,7 +69,10 @@ pub async fn run(config: Result<Config, ConfigError>, extension_name: &str, runt
     code
 }
 
-type Running = (tokio::task::JoinHandle<std::io::Result<()>>, tokio::sync::oneshot::Sender<()>);
+type Running = (
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    tokio::sync::oneshot::Sender<()>,
+);
 
 async fn start(config: Config) -> Result<Running, StartError> {
     let listeners = bind(&config).await?;
@@ -73,6 +80,16 @@ async fn start(config: Config) -> Result<Running, StartError> {
     let upstream = Arc::new(AwsUpstream::new(&config));
     let token = token_source(&config.token, upstream.clone()).await?;
     let app = Arc::new(App::new(&config, upstream, token, stats));
+    // Not fatal: parameters and secrets still work; S3 requests will report the problem.
+    match app.prepare_object_dir() {
+        Ok(0) => {}
+        Ok(removed) => {
+            tracing::info!(removed, dir = %config.s3_dir.display(), "removed files left by an earlier run")
+        }
+        Err(error) => {
+            tracing::warn!(%error, dir = %config.s3_dir.display(), "cannot prepare the S3 directory")
+        }
+    }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server::serve(listeners, app, async {
         let _ = stop_rx.await;
@@ -106,7 +123,10 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
     Ok(listeners)
 }
 
-async fn token_source(config: &TokenConfig, credentials: Arc<dyn SessionTokenSource>) -> Result<TokenSource, StartError> {
+async fn token_source(
+    config: &TokenConfig,
+    credentials: Arc<dyn SessionTokenSource>,
+) -> Result<TokenSource, StartError> {
     let fail = |message: String| StartError {
         error_type: "Extension.NoTokenSource",
         message,
@@ -142,14 +162,22 @@ async fn lambda_events(api: &ExtensionsApi, name: &str) -> (Instant, i32) {
     loop {
         match api.next(&id).await {
             Ok(Event::Invoke) => continue,
-            Ok(Event::Shutdown { reason, deadline_ms }) => {
+            Ok(Event::Shutdown {
+                reason,
+                deadline_ms,
+            }) => {
                 tracing::info!(%reason, "shutting down");
                 return (drain_deadline(deadline_ms), 0);
             }
             Err(error) => {
                 tracing::error!(%error, "cannot read the next event");
                 let _ = api
-                    .report_error(&id, ErrorPhase::Exit, "Extension.NextFailed", &error.to_string())
+                    .report_error(
+                        &id,
+                        ErrorPhase::Exit,
+                        "Extension.NextFailed",
+                        &error.to_string(),
+                    )
                     .await;
                 return (Instant::now(), 1);
             }
@@ -159,7 +187,10 @@ async fn lambda_events(api: &ExtensionsApi, name: &str) -> (Instant, i32) {
 
 /// The SHUTDOWN deadline (epoch milliseconds) less a margin, on the monotonic clock.
 fn drain_deadline(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
     let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
     Instant::now() + remaining.saturating_sub(SHUTDOWN_MARGIN)
 }
@@ -167,7 +198,10 @@ fn drain_deadline(deadline_ms: u64) -> Instant {
 /// init/error needs an identifier, so a failed start still registers first.
 async fn report_init_error(api: &ExtensionsApi, name: &str, error: &StartError) {
     let reported = match api.register(name, &["SHUTDOWN"]).await {
-        Ok(id) => api.report_error(&id, ErrorPhase::Init, error.error_type, &error.message).await,
+        Ok(id) => {
+            api.report_error(&id, ErrorPhase::Init, error.error_type, &error.message)
+                .await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = reported {

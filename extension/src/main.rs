@@ -3,7 +3,10 @@
 use sidecache::config::{self, Config, ProcessEnv};
 
 fn main() {
-    if std::env::args().nth(1).is_some_and(|a| a == "--version" || a == "-V") {
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|a| a == "--version" || a == "-V")
+    {
         println!("sidecache {}", sidecache::app::VERSION);
         return;
     }
@@ -14,11 +17,17 @@ fn main() {
         tracing::warn!("unknown variable {name} is ignored; did you mean {closest}?");
     }
     let config = Config::from_env(&env);
-    let runtime_api = std::env::var(config::ENV_RUNTIME_API).ok().filter(|v| !v.is_empty());
+    let runtime_api = std::env::var(config::ENV_RUNTIME_API)
+        .ok()
+        .filter(|v| !v.is_empty());
     // Lambda requires the registered name to be the file name under /opt/extensions.
     let name = std::env::args()
         .next()
-        .and_then(|arg0| std::path::Path::new(&arg0).file_name().map(|n| n.to_string_lossy().into_owned()))
+        .and_then(|arg0| {
+            std::path::Path::new(&arg0)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "sidecache".to_owned());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

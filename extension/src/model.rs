@@ -98,6 +98,39 @@ pub struct Secret {
     pub version_stages: Option<Vec<String>>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRequest {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub target: Target,
+}
+
+/// What S3 says about an object, and what `/s3/get` answers besides the file's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+    /// From Content-Length: lets an oversized object be refused before a byte is written.
+    pub content_length: Option<u64>,
+    /// RFC 3339, UTC.
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// The body of a GetObject, read chunk by chunk so a large object never sits in memory.
+#[async_trait::async_trait]
+pub trait ObjectBody: Send {
+    /// The next chunk, or `None` at the end.
+    async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>, UpstreamError>;
+}
+
+pub enum ObjectFetch {
+    /// A conditional GET matched the ETag we hold (304).
+    NotModified,
+    Body(ObjectMeta, Box<dyn ObjectBody>),
+}
+
 /// A failed upstream call, described without SDK types; `error::classify` turns it into the
 /// HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

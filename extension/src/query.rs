@@ -5,7 +5,7 @@
 //! allocates only the request's own strings.
 
 use crate::error::AppError;
-use crate::model::{ParameterRequest, SecretRequest, Selector, Target};
+use crate::model::{ObjectRequest, ParameterRequest, SecretRequest, Selector, Target};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -15,6 +15,10 @@ const MAX_LABEL: usize = 100;
 const MAX_VERSION_ID: usize = 64;
 const MAX_STAGE: usize = 256;
 const MAX_REGION: usize = 32;
+/// S3's own limits: bucket names up to 63 (255 for legacy us-east-1 buckets), keys 1024 bytes.
+const MAX_BUCKET: usize = 255;
+const MAX_KEY: usize = 1024;
+const MAX_OBJECT_VERSION: usize = 1024;
 /// `name` values SSM resolves into Secrets Manager; their ids may contain `:` (ARNs).
 const SECRETS_REFERENCE: &str = "/aws/reference/secretsmanager/";
 
@@ -37,14 +41,19 @@ impl<'a> Pairs<'a> {
     fn parse(query: Option<&'a str>, allowed: &[&str]) -> Result<Self, AppError> {
         let pairs: Vec<_> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect();
         if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
-            return Err(AppError::UnknownParameter(unknown.chars().take(64).collect()));
+            return Err(AppError::UnknownParameter(
+                unknown.chars().take(64).collect(),
+            ));
         }
         Ok(Pairs(pairs))
     }
 
     /// The first occurrence wins, as in AWS.
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -83,15 +92,25 @@ impl<'a> Pairs<'a> {
                 AppError::invalid("maxAge", "expected a whole number of seconds")
             })?)),
         };
-        let max_age = if self.bool("refreshNow")? { Some(Duration::ZERO) } else { max_age };
+        let max_age = if self.bool("refreshNow")? {
+            Some(Duration::ZERO)
+        } else {
+            max_age
+        };
         Ok(ReadOptions { format, max_age })
     }
 
     fn target(&self) -> Result<Target, AppError> {
         let region = self.optional("region", MAX_REGION)?;
         if let Some(region) = &region {
-            if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                return Err(AppError::invalid("region", "expected a region name such as eu-west-1"));
+            if !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(AppError::invalid(
+                    "region",
+                    "expected a region name such as eu-west-1",
+                ));
             }
         }
         Ok(Target {
@@ -156,8 +175,57 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
     let pairs = Pairs::parse(query, &allowed)?;
     let request = SecretRequest {
         secret_id: pairs.required("secretId", MAX_NAME)?,
-        version_id: pairs.optional("versionId", MAX_VERSION_ID)?.filter(|v| !v.is_empty()),
-        version_stage: pairs.optional("versionStage", MAX_STAGE)?.filter(|v| !v.is_empty()),
+        version_id: pairs
+            .optional("versionId", MAX_VERSION_ID)?
+            .filter(|v| !v.is_empty()),
+        version_stage: pairs
+            .optional("versionStage", MAX_STAGE)?
+            .filter(|v| !v.is_empty()),
+        target: pairs.target()?,
+    };
+    Ok((request, pairs.read_options()?))
+}
+
+/// `GET /s3/get`: `bucket` and `key`, or `uri=s3://bucket/key`.
+pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions), AppError> {
+    let allowed = [&COMMON[..], &["bucket", "key", "versionId", "uri"]].concat();
+    let pairs = Pairs::parse(query, &allowed)?;
+    let (bucket, key) = match pairs.get("uri") {
+        Some(uri) => {
+            if pairs.get("bucket").is_some() || pairs.get("key").is_some() {
+                return Err(AppError::invalid(
+                    "uri",
+                    "give either uri or bucket and key, not both",
+                ));
+            }
+            let rest = uri
+                .strip_prefix("s3://")
+                .ok_or_else(|| AppError::invalid("uri", "expected s3://<bucket>/<key>"))?;
+            match rest.split_once('/') {
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => (
+                    bounded("uri", bucket, MAX_BUCKET)?,
+                    bounded("uri", key, MAX_KEY)?,
+                ),
+                _ => return Err(AppError::invalid("uri", "expected s3://<bucket>/<key>")),
+            }
+        }
+        None => (
+            pairs.required("bucket", MAX_BUCKET)?,
+            pairs.required("key", MAX_KEY)?,
+        ),
+    };
+    if bucket.contains('/') {
+        return Err(AppError::invalid(
+            "bucket",
+            "bucket names cannot contain '/'",
+        ));
+    }
+    let request = ObjectRequest {
+        bucket,
+        key,
+        version_id: pairs
+            .optional("versionId", MAX_OBJECT_VERSION)?
+            .filter(|v| !v.is_empty()),
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -177,7 +245,10 @@ fn split_selector(full: &str) -> Result<(&str, Option<Selector>), AppError> {
     match full[searchable_from..].rfind(':') {
         None => Ok((full, None)),
         Some(i) => {
-            let (name, selector) = (&full[..searchable_from + i], &full[searchable_from + i + 1..]);
+            let (name, selector) = (
+                &full[..searchable_from + i],
+                &full[searchable_from + i + 1..],
+            );
             let selector = if selector.bytes().all(|b| b.is_ascii_digit()) {
                 parse_version(selector)?
             } else {
@@ -199,7 +270,10 @@ fn parse_version(value: &str) -> Result<Selector, AppError> {
 
 fn parse_label(value: &str) -> Result<Selector, AppError> {
     if value.is_empty() || value.len() > MAX_LABEL {
-        return Err(AppError::invalid("label", format!("expected 1 to {MAX_LABEL} characters")));
+        return Err(AppError::invalid(
+            "label",
+            format!("expected 1 to {MAX_LABEL} characters"),
+        ));
     }
     Ok(Selector::Label(value.to_owned()))
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use std::sync::Arc;
+use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -20,16 +21,58 @@ pub async fn ping(_: NotForwarded) -> Response {
     Json(json!({"status": "ok", "version": VERSION})).into_response()
 }
 
-pub async fn get_parameter(_: Authorized, State(app): State<Arc<App>>, uri: Uri) -> Result<Response, AppError> {
+pub async fn get_parameter(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    uri: Uri,
+) -> Result<Response, AppError> {
     let (request, options) = query::parameter_request(uri.query())?;
     let (entry, outcome) = app.parameter(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
 
-pub async fn get_secret(_: Authorized, State(app): State<Arc<App>>, uri: Uri) -> Result<Response, AppError> {
+pub async fn get_secret(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    uri: Uri,
+) -> Result<Response, AppError> {
     let (request, options) = query::secret_request(uri.query())?;
     let (entry, outcome) = app.secret(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
+}
+
+pub async fn get_object(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let (request, options) = query::object_request(uri.query())?;
+    let (entry, outcome) = app.object(&request, options).await?;
+    match (options.format, &entry.file) {
+        (Format::Raw, Some(file)) => {
+            // Opened now: should a refresh rename a new version over the path, this response
+            // still reads the old file to its end.
+            let handle = tokio::fs::File::open(&file.path)
+                .await
+                .map_err(|e| AppError::Storage(format!("cached object file unavailable: {e}")))?;
+            let length = handle.metadata().await.map(|m| m.len()).ok();
+            let body = Body::from_stream(ReaderStream::with_capacity(handle, 64 << 10));
+            let mut response = Response::new(body);
+            set_headers(
+                &mut response,
+                &entry,
+                outcome,
+                entry.raw_content_type.clone(),
+            );
+            if let Some(length) = length {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            }
+            Ok(response)
+        }
+        _ => Ok(value_response(&entry, outcome, options.format)),
+    }
 }
 
 pub async fn stats(_: Authorized, State(app): State<Arc<App>>) -> Response {
@@ -44,12 +87,21 @@ pub async fn unknown_endpoint(uri: Uri) -> AppError {
 fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Response {
     let (body, content_type) = match format {
         Format::Json => (entry.json.clone(), JSON),
-        Format::Raw => (entry.raw.clone(), HeaderValue::from_static(entry.raw_content_type)),
+        Format::Raw => (entry.raw.clone(), entry.raw_content_type.clone()),
     };
     let mut response = Response::new(Body::from(body));
+    set_headers(&mut response, entry, outcome, content_type);
+    response
+}
+
+fn set_headers(
+    response: &mut Response,
+    entry: &Entry,
+    outcome: Outcome,
+    content_type: HeaderValue,
+) {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
     headers.insert(header::AGE, HeaderValue::from(entry.age().as_secs()));
-    response
 }

@@ -16,9 +16,14 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/ping", get(routes::ping))
         .route("/systemsmanager/parameters/get", get(routes::get_parameter))
-        .route("/systemsmanager/parameters/get/", get(routes::get_parameter))
+        .route(
+            "/systemsmanager/parameters/get/",
+            get(routes::get_parameter),
+        )
         .route("/secretsmanager/get", get(routes::get_secret))
         .route("/secretsmanager/get/", get(routes::get_secret))
+        .route("/s3/get", get(routes::get_object))
+        .route("/s3/get/", get(routes::get_object))
         .route("/stats", get(routes::stats))
         .fallback(routes::unknown_endpoint)
         .with_state(app)
@@ -26,7 +31,11 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Serves on every listener until `shutdown` completes, then stops accepting and waits for
 /// in-flight requests to finish (the caller bounds that wait).
-pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let router = router(app);
     let (stop_tx, stop_rx) = watch::channel(false);
     let servers: Vec<_> = listeners

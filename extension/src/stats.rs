@@ -38,8 +38,6 @@ pub struct Stats {
     pub hits: Counter,
     pub misses: Counter,
     pub stale: Counter,
-    pub evictions: Counter,
-    pub bytes: Counter,
     pub ssm: UpstreamCounters,
     pub secrets_manager: UpstreamCounters,
     pub s3: UpstreamCounters,
@@ -115,10 +113,13 @@ pub struct ClientsReport {
     pub evictions: u64,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct S3Report {
     pub files: u64,
     pub bytes: u64,
+    pub max_bytes: u64,
+    pub evictions: u64,
 }
 
 impl Stats {

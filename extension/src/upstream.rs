@@ -1,7 +1,9 @@
 //! The seam between sidecache and AWS. Production uses `aws::AwsUpstream`; unit tests pass a
 //! stub to `App::new`. Nothing outside the `aws` module sees an SDK type.
 
-use crate::model::{Parameter, ParameterRequest, Secret, SecretRequest, UpstreamError};
+use crate::model::{
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, UpstreamError,
+};
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
 
@@ -9,6 +11,12 @@ use async_trait::async_trait;
 pub trait Upstream: Send + Sync {
     async fn get_parameter(&self, request: &ParameterRequest) -> Result<Parameter, UpstreamError>;
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError>;
+    /// GetObject; with `if_none_match` a conditional one that may answer `NotModified`.
+    async fn get_object(
+        &self,
+        request: &ObjectRequest,
+        if_none_match: Option<&str>,
+    ) -> Result<ObjectFetch, UpstreamError>;
     /// Figures of the SDK client cache, for `/stats`.
     fn clients_report(&self) -> ClientsReport;
 }

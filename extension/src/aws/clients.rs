@@ -30,7 +30,6 @@ struct ClientKey {
 pub enum SdkClient {
     Ssm(aws_sdk_ssm::Client),
     SecretsManager(aws_sdk_secretsmanager::Client),
-    #[allow(dead_code)] // read by the S3 provider, which comes with the S3 endpoint
     S3(aws_sdk_s3::Client),
 }
 
@@ -43,7 +42,10 @@ pub struct CachedClient {
 
 impl CachedClient {
     pub async fn permit(&self) -> SemaphorePermit<'_> {
-        self.permits.acquire().await.expect("client semaphore is never closed")
+        self.permits
+            .acquire()
+            .await
+            .expect("client semaphore is never closed")
     }
 }
 
@@ -167,7 +169,8 @@ impl ClientCache {
                 SdkClient::SecretsManager(aws_sdk_secretsmanager::Client::from_conf(b.build()))
             }
             Service::S3 => {
-                let mut b = aws_sdk_s3::config::Builder::from(base).force_path_style(self.settings.s3_path_style);
+                let mut b = aws_sdk_s3::config::Builder::from(base)
+                    .force_path_style(self.settings.s3_path_style);
                 if region.is_some() {
                     b = b.region(region);
                 }

@@ -46,7 +46,10 @@ where
 pub fn empty_answer(service: Service) -> UpstreamError {
     UpstreamError {
         service,
-        kind: UpstreamErrorKind::Service { code: None, status: 502 },
+        kind: UpstreamErrorKind::Service {
+            code: None,
+            status: 502,
+        },
         message: "the answer held no value".to_owned(),
     }
 }

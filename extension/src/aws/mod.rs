@@ -3,12 +3,16 @@
 
 mod clients;
 mod errors;
+mod s3;
 mod secrets;
 mod ssm;
 
 use crate::auth::SessionTokenSource;
 use crate::config::Config;
-use crate::model::{Parameter, ParameterRequest, Secret, SecretRequest, Service, UpstreamError};
+use crate::model::{
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, Service,
+    UpstreamError,
+};
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
 use async_trait::async_trait;
@@ -41,12 +45,28 @@ impl Upstream for AwsUpstream {
     }
 
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError> {
-        let cached = self.clients.get(Service::SecretsManager, &request.target).await;
+        let cached = self
+            .clients
+            .get(Service::SecretsManager, &request.target)
+            .await;
         let _permit = cached.permit().await;
         let SdkClient::SecretsManager(client) = &cached.client else {
             unreachable!("the client cache key includes the service")
         };
         secrets::get_secret(client, request).await
+    }
+
+    async fn get_object(
+        &self,
+        request: &ObjectRequest,
+        if_none_match: Option<&str>,
+    ) -> Result<ObjectFetch, UpstreamError> {
+        let cached = self.clients.get(Service::S3, &request.target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::S3(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        s3::get_object(client, request, if_none_match).await
     }
 
     fn clients_report(&self) -> ClientsReport {

@@ -13,7 +13,12 @@ fn key(name: &str) -> CacheKey {
 }
 
 fn cache(max_entries: u64) -> ValueCache {
-    ValueCache::new(max_entries, 1 << 20, Duration::from_secs(60), Arc::new(Stats::default()))
+    ValueCache::new(
+        max_entries,
+        1 << 20,
+        Duration::from_secs(60),
+        Arc::new(Stats::default()),
+    )
 }
 
 const TTL: Freshness = Freshness {
@@ -22,12 +27,20 @@ const TTL: Freshness = Freshness {
 };
 
 fn value(text: &str) -> Result<Entry, AppError> {
-    Ok(Entry::new(Bytes::from(text.to_owned()), Bytes::new(), "text/plain"))
+    Ok(Entry::new(
+        Bytes::from(text.to_owned()),
+        Bytes::new(),
+        HeaderValue::from_static("text/plain"),
+    ))
 }
 
 fn upstream_error(transient: bool) -> AppError {
     AppError::Upstream {
-        status: if transient { StatusCode::BAD_GATEWAY } else { StatusCode::NOT_FOUND },
+        status: if transient {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::NOT_FOUND
+        },
         code: "X".into(),
         message: "m".into(),
         transient,
@@ -43,7 +56,7 @@ async fn concurrent_misses_make_one_call() {
             let (cache, calls) = (cache.clone(), calls.clone());
             tokio::spawn(async move {
                 cache
-                    .get_or_fetch(key("a"), TTL, || async {
+                    .get_or_fetch(key("a"), TTL, |_| async {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         value("v")
@@ -57,37 +70,49 @@ async fn concurrent_misses_make_one_call() {
         assert_eq!(&task.await.unwrap().0.json[..], b"v");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    let (_, outcome) = cache.get_or_fetch(key("a"), TTL, || async { value("w") }).await.unwrap();
+    let (_, outcome) = cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("w") })
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Hit);
 }
 
 #[tokio::test]
 async fn max_age_zero_forces_a_refresh() {
     let cache = cache(10);
-    cache.get_or_fetch(key("a"), TTL, || async { value("1") }).await.unwrap();
+    cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("1") })
+        .await
+        .unwrap();
     let forced = Freshness {
         max_age: Some(Duration::ZERO),
         ..TTL
     };
-    let (entry, outcome) = cache.get_or_fetch(key("a"), forced, || async { value("2") }).await.unwrap();
+    let (entry, outcome) = cache
+        .get_or_fetch(key("a"), forced, |_| async { value("2") })
+        .await
+        .unwrap();
     assert_eq!((&entry.json[..], outcome), (&b"2"[..], Outcome::Refresh));
 }
 
 #[tokio::test]
 async fn transient_failure_serves_stale_but_not_found_does_not() {
     let cache = cache(10);
-    cache.get_or_fetch(key("a"), TTL, || async { value("old") }).await.unwrap();
+    cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("old") })
+        .await
+        .unwrap();
     let expired = Freshness {
         max_age: Some(Duration::ZERO),
         ..TTL
     };
     let (entry, outcome) = cache
-        .get_or_fetch(key("a"), expired, || async { Err(upstream_error(true)) })
+        .get_or_fetch(key("a"), expired, |_| async { Err(upstream_error(true)) })
         .await
         .unwrap();
     assert_eq!((&entry.json[..], outcome), (&b"old"[..], Outcome::Stale));
     let err = cache
-        .get_or_fetch(key("a"), expired, || async { Err(upstream_error(false)) })
+        .get_or_fetch(key("a"), expired, |_| async { Err(upstream_error(false)) })
         .await
         .unwrap_err();
     assert_eq!(err.status(), StatusCode::NOT_FOUND);
@@ -96,9 +121,14 @@ async fn transient_failure_serves_stale_but_not_found_does_not() {
 #[tokio::test]
 async fn failures_are_not_cached() {
     let cache = cache(10);
-    let err = cache.get_or_fetch(key("a"), TTL, || async { Err(upstream_error(true)) }).await;
+    let err = cache
+        .get_or_fetch(key("a"), TTL, |_| async { Err(upstream_error(true)) })
+        .await;
     assert!(err.is_err());
-    let (_, outcome) = cache.get_or_fetch(key("a"), TTL, || async { value("v") }).await.unwrap();
+    let (_, outcome) = cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("v") })
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Miss);
 }
 
@@ -108,7 +138,7 @@ async fn disabled_cache_passes_every_request_through() {
     let calls = AtomicUsize::new(0);
     for _ in 0..3 {
         let (_, outcome) = cache
-            .get_or_fetch(key("a"), TTL, || async {
+            .get_or_fetch(key("a"), TTL, |_| async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 value("v")
             })
@@ -123,10 +153,13 @@ async fn disabled_cache_passes_every_request_through() {
 async fn entry_count_is_bounded() {
     let cache = cache(5);
     for i in 0..20 {
-        cache.get_or_fetch(key(&i.to_string()), TTL, || async { value("v") }).await.unwrap();
+        cache
+            .get_or_fetch(key(&i.to_string()), TTL, |_| async { value("v") })
+            .await
+            .unwrap();
     }
     assert!(cache.entry_count() <= 5, "{} entries", cache.entry_count());
-    assert!(cache.stats.evictions.get() >= 15);
+    assert!(cache.evictions() >= 15);
 }
 
 #[tokio::test]
@@ -136,8 +169,11 @@ async fn byte_budget_is_bounded() {
     let big = "x".repeat(16 << 10);
     for i in 0..20 {
         let big = big.clone();
-        cache.get_or_fetch(key(&i.to_string()), TTL, || async move { value(&big) }).await.unwrap();
+        cache
+            .get_or_fetch(key(&i.to_string()), TTL, |_| async move { value(&big) })
+            .await
+            .unwrap();
     }
     assert!(cache.entry_count() <= 4, "{} entries", cache.entry_count());
-    assert!(cache.stats.bytes.get() <= 64 << 10, "{} bytes", cache.stats.bytes.get());
+    assert!(cache.bytes() <= 64 << 10, "{} bytes", cache.bytes());
 }

@@ -124,9 +124,8 @@ impl<'a> Reader<'a> {
     }
 
     pub fn bytes(&mut self, name: &'static str, default: u64, min: u64) -> u64 {
-        let expected = format!(
-            "a size of at least {min} bytes: plain bytes or a number with KiB, MiB or GiB"
-        );
+        let expected =
+            format!("a size of at least {min} bytes: plain bytes or a number with KiB, MiB or GiB");
         self.parse(name, default, &expected, |v| {
             parse_size(v).filter(|n| *n >= min)
         })

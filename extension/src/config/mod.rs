@@ -189,25 +189,29 @@ impl Config {
         let ssm_timeout = Some(r.millis(ENV_SSM_TIMEOUT, 0)).filter(|d| !d.is_zero());
         let secrets_timeout = Some(r.millis(ENV_SECRETS_TIMEOUT, 0)).filter(|d| !d.is_zero());
         let token = read_token(&mut r);
-        let client_cache_size = r.u64_in(ENV_CLIENT_CACHE_SIZE, DEFAULT_CLIENT_CACHE_SIZE, 1, 10_000);
-        let client_cache_policy =
-            r.parse(ENV_CLIENT_CACHE_POLICY, ClientCachePolicy::Lru, "lru or lfu", |v| {
-                match v.to_ascii_lowercase().as_str() {
-                    "lru" => Some(ClientCachePolicy::Lru),
-                    "lfu" => Some(ClientCachePolicy::Lfu),
-                    _ => None,
-                }
-            });
-        let s3_dir = r
-            .parse(ENV_S3_DIR, PathBuf::from(DEFAULT_S3_DIR), "an absolute path", |v| {
-                Some(PathBuf::from(v)).filter(|p| p.is_absolute())
-            });
+        let client_cache_size =
+            r.u64_in(ENV_CLIENT_CACHE_SIZE, DEFAULT_CLIENT_CACHE_SIZE, 1, 10_000);
+        let client_cache_policy = r.parse(
+            ENV_CLIENT_CACHE_POLICY,
+            ClientCachePolicy::Lru,
+            "lru or lfu",
+            |v| match v.to_ascii_lowercase().as_str() {
+                "lru" => Some(ClientCachePolicy::Lru),
+                "lfu" => Some(ClientCachePolicy::Lfu),
+                _ => None,
+            },
+        );
+        let s3_dir = r.parse(
+            ENV_S3_DIR,
+            PathBuf::from(DEFAULT_S3_DIR),
+            "an absolute path",
+            |v| Some(PathBuf::from(v)).filter(|p| p.is_absolute()),
+        );
         let s3_max_bytes = r.bytes(ENV_S3_MAX_BYTES, DEFAULT_S3_MAX_BYTES, 1024);
-        let s3_max_object_bytes =
-            r.bytes(ENV_S3_MAX_OBJECT_BYTES, DEFAULT_S3_MAX_OBJECT_BYTES, 1);
+        let s3_max_object_bytes = r.bytes(ENV_S3_MAX_OBJECT_BYTES, DEFAULT_S3_MAX_OBJECT_BYTES, 1);
         // moto and other local endpoints only work path-style; real S3 prefers virtual hosts.
-        let endpoint_override = r.raw(ENV_ENDPOINT_URL).is_some()
-            || r.raw("AWS_ENDPOINT_URL_S3").is_some();
+        let endpoint_override =
+            r.raw(ENV_ENDPOINT_URL).is_some() || r.raw("AWS_ENDPOINT_URL_S3").is_some();
         let s3_path_style = r.bool(ENV_S3_PATH_STYLE, endpoint_override);
         let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);

@@ -117,7 +117,10 @@ fn misspelt_variables_get_the_closest_name() {
     assert_eq!(
         unknown,
         vec![
-            ("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZ".to_owned(), ENV_CACHE_SIZE),
+            (
+                "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZ".to_owned(),
+                ENV_CACHE_SIZE
+            ),
             ("SIDECACHE_TOKN".to_owned(), ENV_TOKEN),
         ]
     );

@@ -15,21 +15,36 @@ fn plain_and_encoded_names() {
 
 #[test]
 fn selectors_in_the_name() {
-    assert_eq!(parameter("name=/a:3").unwrap().selector, Some(Selector::Version(3)));
+    assert_eq!(
+        parameter("name=/a:3").unwrap().selector,
+        Some(Selector::Version(3))
+    );
     let r = parameter("name=/a:prod").unwrap();
-    assert_eq!((r.name.as_str(), r.selector), ("/a", Some(Selector::Label("prod".into()))));
+    assert_eq!(
+        (r.name.as_str(), r.selector),
+        ("/a", Some(Selector::Label("prod".into())))
+    );
     let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/app/x";
     let r = parameter(&format!("name={arn}")).unwrap();
     assert_eq!((r.name.as_str(), r.selector), (arn, None));
     let r = parameter(&format!("name={arn}:7")).unwrap();
-    assert_eq!((r.name.as_str(), r.selector), (arn, Some(Selector::Version(7))));
+    assert_eq!(
+        (r.name.as_str(), r.selector),
+        (arn, Some(Selector::Version(7)))
+    );
     let reference = "/aws/reference/secretsmanager/arn:aws:secretsmanager:us-east-1:1:secret:x";
-    assert_eq!(parameter(&format!("name={reference}")).unwrap().selector, None);
+    assert_eq!(
+        parameter(&format!("name={reference}")).unwrap().selector,
+        None
+    );
 }
 
 #[test]
 fn first_of_version_and_label_wins() {
-    assert_eq!(parameter("name=a&version=2&label=x").unwrap().selector, Some(Selector::Version(2)));
+    assert_eq!(
+        parameter("name=a&version=2&label=x").unwrap().selector,
+        Some(Selector::Version(2))
+    );
     assert_eq!(
         parameter("name=a&label=x&version=2").unwrap().selector,
         Some(Selector::Label("x".into()))
@@ -46,7 +61,10 @@ fn bad_input_is_rejected_with_the_parameter_named() {
     assert_eq!(code("name=a&version=0"), "InvalidParameter");
     assert_eq!(code("name=a&version=x"), "InvalidParameter");
     assert_eq!(code("name=a:1&version=2"), "InvalidParameter");
-    assert_eq!(code(&format!("name={}", "a".repeat(2049))), "InvalidParameter");
+    assert_eq!(
+        code(&format!("name={}", "a".repeat(2049))),
+        "InvalidParameter"
+    );
     assert_eq!(code("name=a%00b"), "InvalidParameter");
     assert_eq!(code("name=a&region=EU%20WEST"), "InvalidParameter");
     let long_key = format!("{}=1", "k".repeat(500));
@@ -57,7 +75,10 @@ fn bad_input_is_rejected_with_the_parameter_named() {
 #[test]
 fn read_options() {
     let (_, o) = parameter_request(Some("name=a&format=raw&maxAge=30")).unwrap();
-    assert_eq!((o.format, o.max_age), (Format::Raw, Some(Duration::from_secs(30))));
+    assert_eq!(
+        (o.format, o.max_age),
+        (Format::Raw, Some(Duration::from_secs(30)))
+    );
     let (_, o) = parameter_request(Some("name=a&refreshNow=true")).unwrap();
     assert_eq!(o.max_age, Some(Duration::ZERO));
     assert!(parameter_request(Some("name=a&format=xml")).is_err());
@@ -65,10 +86,38 @@ fn read_options() {
 
 #[test]
 fn secrets() {
-    let (r, _) = secret_request(Some("secretId=db&versionStage=AWSPREVIOUS&region=eu-west-1")).unwrap();
+    let (r, _) = secret_request(Some(
+        "secretId=db&versionStage=AWSPREVIOUS&region=eu-west-1",
+    ))
+    .unwrap();
     assert_eq!(r.secret_id, "db");
     assert_eq!(r.version_stage.as_deref(), Some("AWSPREVIOUS"));
     assert_eq!(r.target.region.as_deref(), Some("eu-west-1"));
     assert_eq!(secret_request(None).unwrap_err().code(), "MissingParameter");
-    assert_eq!(secret_request(Some("secretId=a&name=b")).unwrap_err().code(), "UnknownParameter");
+    assert_eq!(
+        secret_request(Some("secretId=a&name=b"))
+            .unwrap_err()
+            .code(),
+        "UnknownParameter"
+    );
+}
+
+#[test]
+fn objects() {
+    let (r, _) = object_request(Some("uri=s3://b/dir/a%20b.json")).unwrap();
+    assert_eq!((r.bucket.as_str(), r.key.as_str()), ("b", "dir/a b.json"));
+    let (r, _) = object_request(Some("bucket=b&key=%2E%2E%2Fx&versionId=v1")).unwrap();
+    assert_eq!(
+        (r.key.as_str(), r.version_id.as_deref()),
+        ("../x", Some("v1"))
+    );
+    let code = |q: &str| object_request(Some(q)).unwrap_err().code().to_owned();
+    assert_eq!(code("bucket=b"), "MissingParameter");
+    assert_eq!(code("uri=http://b/k"), "InvalidParameter");
+    assert_eq!(code("uri=s3://b"), "InvalidParameter");
+    assert_eq!(code("uri=s3://b/k&bucket=b"), "InvalidParameter");
+    assert_eq!(
+        code(&format!("bucket=b&key={}", "k".repeat(1025))),
+        "InvalidParameter"
+    );
 }

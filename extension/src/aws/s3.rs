@@ -1,0 +1,53 @@
+//! S3: GetObject (conditional when revalidating) into a metadata record and a chunked body.
+
+use super::errors::upstream_error;
+use super::rfc3339;
+use crate::model::{
+    ObjectBody, ObjectFetch, ObjectMeta, ObjectRequest, Service, UpstreamError, UpstreamErrorKind,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+pub async fn get_object(
+    client: &aws_sdk_s3::Client,
+    request: &ObjectRequest,
+    if_none_match: Option<&str>,
+) -> Result<ObjectFetch, UpstreamError> {
+    let result = client
+        .get_object()
+        .bucket(&request.bucket)
+        .key(&request.key)
+        .set_version_id(request.version_id.clone())
+        .set_if_none_match(if_none_match.map(str::to_owned))
+        .send()
+        .await;
+    let output = match result {
+        Ok(output) => output,
+        // A 304 has no error code; the SDK reports it as a service error (shared notes).
+        Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
+            return Ok(ObjectFetch::NotModified)
+        }
+        Err(e) => return Err(upstream_error(Service::S3, e)),
+    };
+    let meta = ObjectMeta {
+        version_id: output.version_id,
+        etag: output.e_tag,
+        content_length: output.content_length.and_then(|n| u64::try_from(n).ok()),
+        last_modified: output.last_modified.as_ref().and_then(rfc3339),
+        content_type: output.content_type,
+    };
+    Ok(ObjectFetch::Body(meta, Box::new(Body(output.body))))
+}
+
+struct Body(ByteStream);
+
+#[async_trait::async_trait]
+impl ObjectBody for Body {
+    async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>, UpstreamError> {
+        self.0.try_next().await.map_err(|e| UpstreamError {
+            service: Service::S3,
+            kind: UpstreamErrorKind::Unreachable,
+            message: format!("reading the object failed: {e}"),
+        })
+    }
+}

@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 MOTO_VERSION := 5.2.5
 MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
+CFN_LINT_VERSION := 1.58.0
+CFN_LINT_STAMP := $(VENV)/.cfn-lint-$(CFN_LINT_VERSION)
 
-.PHONY: all build release test lint unit e2e run bench venv clean
+.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer run bench venv clean
 
 all: build
 
@@ -24,9 +26,28 @@ $(MOTO_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
+$(CFN_LINT_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cfn-lint==$(CFN_LINT_VERSION)'
+	touch $@
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The AWS SAM template must pass cfn-lint.
+cfn-lint: $(CFN_LINT_STAMP)
+	$(VENV)/bin/cfn-lint template.yaml
+
+# The client examples under examples/ run against a live sidecar on moto.
+examples: venv build
+	scripts/test-examples.sh
+
+# The Lambda layer zip(s) under dist/ (see layer/README.md), and their checks.
+layer:
+	$(MAKE) -C layer
+
+check-layer: layer
+	layer/check.sh
 
 unit:
 	$(CARGO) test -p sidecache
@@ -35,8 +56,8 @@ unit:
 e2e: venv build
 	$(CARGO) test -p sidecache-tests
 
-# Everything CI checks.
-test: venv lint build
+# Everything CI checks. The Rust tests run last so their summary closes the output.
+test: venv lint build cfn-lint examples check-layer
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.

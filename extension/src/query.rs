@@ -35,40 +35,44 @@ pub struct ReadOptions {
     pub max_age: Option<Duration>,
 }
 
-struct Pairs<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+/// A query string, parsed lazily on each lookup: with a handful of keys, re-scanning is cheaper
+/// than collecting, and values without percent-escapes are borrowed, not copied.
+struct Pairs<'a>(&'a str);
 
 impl<'a> Pairs<'a> {
     fn parse(query: Option<&'a str>, allowed: &[&str]) -> Result<Self, AppError> {
-        let pairs: Vec<_> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect();
+        let pairs = Pairs(query.unwrap_or(""));
         if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
             return Err(AppError::UnknownParameter(
                 unknown.chars().take(64).collect(),
             ));
         }
-        Ok(Pairs(pairs))
+        Ok(pairs)
+    }
+
+    fn iter(&self) -> form_urlencoded::Parse<'a> {
+        form_urlencoded::parse(self.0.as_bytes())
     }
 
     /// The first occurrence wins, as in AWS.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_ref())
+    fn get(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.0.iter().position(|(k, _)| k == name)
+        self.iter().position(|(k, _)| k == name)
     }
 
     fn required(&self, name: &'static str, max: usize) -> Result<String, AppError> {
         match self.get(name) {
-            None | Some("") => Err(AppError::MissingParameter(name)),
-            Some(v) => bounded(name, v, max),
+            None => Err(AppError::MissingParameter(name)),
+            Some(v) if v.is_empty() => Err(AppError::MissingParameter(name)),
+            Some(v) => bounded(name, &v, max),
         }
     }
 
     fn optional(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
-        self.get(name).map(|v| bounded(name, v, max)).transpose()
+        self.get(name).map(|v| bounded(name, &v, max)).transpose()
     }
 
     fn bool(&self, name: &'static str) -> Result<bool, AppError> {
@@ -81,7 +85,7 @@ impl<'a> Pairs<'a> {
     }
 
     fn read_options(&self) -> Result<ReadOptions, AppError> {
-        let format = match self.get("format") {
+        let format = match self.get("format").as_deref() {
             None | Some("json") => Format::Json,
             Some("raw") => Format::Raw,
             Some(_) => return Err(AppError::invalid("format", "expected json or raw")),
@@ -130,12 +134,40 @@ fn bounded(name: &'static str, value: &str, max: usize) -> Result<String, AppErr
     Ok(value.to_owned())
 }
 
-const COMMON: [&str; 4] = ["format", "maxAge", "refreshNow", "region"];
+/// Keys each endpoint accepts: its own plus the shared `format`, `maxAge`, `refreshNow`, `region`.
+const PARAMETER_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "label",
+    "withDecryption",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+];
+const SECRET_KEYS: &[&str] = &[
+    "secretId",
+    "versionId",
+    "versionStage",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+];
+const OBJECT_KEYS: &[&str] = &[
+    "bucket",
+    "key",
+    "versionId",
+    "uri",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+];
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
-    let allowed = [&COMMON[..], &["name", "version", "label", "withDecryption"]].concat();
-    let pairs = Pairs::parse(query, &allowed)?;
+    let pairs = Pairs::parse(query, PARAMETER_KEYS)?;
     let full_name = pairs.required("name", MAX_NAME)?;
     let (name, name_selector) = split_selector(&full_name)?;
     // version and label: the first in the query string wins, as in AWS.
@@ -144,7 +176,7 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
         (v, _) => v.is_some(),
     };
     let query_selector = if version_first {
-        Some(parse_version(pairs.get("version").unwrap_or_default())?)
+        Some(parse_version(&pairs.get("version").unwrap_or_default())?)
     } else {
         pairs
             .optional("label", MAX_LABEL)?
@@ -171,8 +203,7 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
 
 /// `GET /secretsmanager/get`.
 pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions), AppError> {
-    let allowed = [&COMMON[..], &["secretId", "versionId", "versionStage"]].concat();
-    let pairs = Pairs::parse(query, &allowed)?;
+    let pairs = Pairs::parse(query, SECRET_KEYS)?;
     let request = SecretRequest {
         secret_id: pairs.required("secretId", MAX_NAME)?,
         version_id: pairs
@@ -188,9 +219,8 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
 
 /// `GET /s3/get`: `bucket` and `key`, or `uri=s3://bucket/key`.
 pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions), AppError> {
-    let allowed = [&COMMON[..], &["bucket", "key", "versionId", "uri"]].concat();
-    let pairs = Pairs::parse(query, &allowed)?;
-    let (bucket, key) = match pairs.get("uri") {
+    let pairs = Pairs::parse(query, OBJECT_KEYS)?;
+    let (bucket, key) = match pairs.get("uri").as_deref() {
         Some(uri) => {
             if pairs.get("bucket").is_some() || pairs.get("key").is_some() {
                 return Err(AppError::invalid(

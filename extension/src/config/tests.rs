@@ -125,3 +125,87 @@ fn misspelt_variables_get_the_closest_name() {
         ]
     );
 }
+
+/// Variable names as string literals in the source: what the code can read.
+fn variables_in_source() -> std::collections::BTreeSet<String> {
+    let prefixes = [
+        "SIDECACHE_",
+        "PARAMETERS_SECRETS_EXTENSION_",
+        "SSM_PARAMETER_STORE_",
+        "SECRETS_MANAGER_",
+        "AWS_",
+    ];
+    let mut found = std::collections::BTreeSet::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                // Unit tests at the end of a file use made-up names.
+                let code = source.split("#[cfg(test)]").next().unwrap();
+                for literal in code.split('"').skip(1).step_by(2) {
+                    let is_name = literal.len() > 6
+                        && !literal.ends_with('_')
+                        && literal
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                    if is_name && prefixes.iter().any(|p| literal.starts_with(p)) {
+                        found.insert(literal.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Variable names in the first column of a markdown table.
+fn table_variables(markdown: &str) -> std::collections::BTreeSet<String> {
+    markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .filter(|name| {
+            name.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn configuration_doc_lists_exactly_the_variables_read() {
+    let source = variables_in_source();
+    let docs = include_str!("../../../docs/configuration.md");
+    // What follows the marker is read by the SDK alone.
+    let docs = table_variables(docs.split("<!-- sdk-variables").next().unwrap());
+    assert!(
+        source.contains(ENV_PORT) && source.contains(ENV_RUNTIME_API),
+        "scan found {source:?}"
+    );
+    let undocumented: Vec<_> = source.difference(&docs).collect();
+    let unread: Vec<_> = docs.difference(&source).collect();
+    assert!(
+        undocumented.is_empty(),
+        "read but not in docs/configuration.md: {undocumented:?}"
+    );
+    assert!(
+        unread.is_empty(),
+        "in docs/configuration.md but never read: {unread:?}"
+    );
+}
+
+#[test]
+fn readme_configuration_table_names_real_variables() {
+    let source = variables_in_source();
+    let readme = table_variables(include_str!("../../../README.md"));
+    assert!(readme.len() > 15, "README table not found: {readme:?}");
+    let unread: Vec<_> = readme.difference(&source).collect();
+    assert!(unread.is_empty(), "in README.md but never read: {unread:?}");
+}

@@ -295,6 +295,9 @@ impl ValueCache {
                 let entry = Arc::new(entry);
                 self.bytes.add(entry.size());
                 entries.insert(key.clone(), entry.clone());
+                // moka evicts lazily; enforce the bounds (and delete evicted files) now, on the
+                // miss path, rather than whenever maintenance next happens to run.
+                entries.run_pending_tasks();
                 Ok(entry)
             })
             .await

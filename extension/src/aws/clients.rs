@@ -122,6 +122,9 @@ impl ClientCache {
             target: target.clone(),
             endpoint: base.endpoint_url().map(str::to_owned),
         };
+        // moka records reads lazily; apply pending ones so LRU recency and LFU frequency are
+        // those of the requests so far. Only upstream calls get here, never a cache hit.
+        self.clients.run_pending_tasks();
         // With TinyLFU a new client may be refused admission; it is still built and used for
         // this request (and counted as a miss again next time), never an error.
         let entry = self

@@ -1,0 +1,244 @@
+//! A reverse proxy in front of moto, one per test: it forwards every request unchanged
+//! (bodies streamed, so large S3 objects pass through), counts requests per AWS operation, and
+//! injects faults on demand. It is how a black-box test observes "how many upstream calls did
+//! the sidecar make" and "what does the sidecar do when AWS misbehaves" without mocking AWS.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::util::poll_until;
+
+/// What the proxy does with the next requests (until changed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward unchanged.
+    None,
+    /// Wait this long, then forward.
+    Latency(Duration),
+    /// Answer 500 InternalFailure.
+    Status500,
+    /// Answer 400 ThrottlingException (S3 requests: 503 SlowDown, S3's throttling answer).
+    Throttle,
+    /// Answer `status` with error code `code` (JSON `__type`, or XML `<Code>` for S3).
+    Error { status: u16, code: String },
+    /// Read the request, then drop the connection without answering.
+    Refuse,
+}
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection refused by fault injection")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+struct State {
+    upstream: SocketAddr,
+    fault: Mutex<Fault>,
+    /// Operations in arrival order, counted as soon as the request head arrives so a test can
+    /// see a request that is still in flight (e.g. held by `Fault::Latency`).
+    received: Mutex<Vec<String>>,
+    /// (operation, status) once answered; status 0 for a refused connection.
+    answered: Mutex<Vec<(String, u16)>>,
+}
+
+/// Handle to a running proxy; stops accepting when dropped.
+pub struct FaultProxy {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// A proxy in front of this process's moto server.
+    pub async fn start() -> Self {
+        let upstream: SocketAddr = ([127, 0, 0, 1], crate::moto::port()).into();
+        Self::start_to(upstream).await
+    }
+
+    /// A proxy in front of any HTTP/1 server.
+    pub async fn start_to(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fault proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(State {
+            upstream,
+            fault: Mutex::new(Fault::None),
+            received: Mutex::new(Vec::new()),
+            answered: Mutex::new(Vec::new()),
+        });
+        let task = tokio::spawn(accept_loop(listener, state.clone()));
+        FaultProxy { addr, state, task }
+    }
+
+    /// Base URL to give the sidecar as `AWS_ENDPOINT_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        *self.state.fault.lock().unwrap() = fault;
+    }
+
+    /// Requests received for `op` (e.g. `GetParameter`, `GetSecretValue`, `GetObject`),
+    /// faulted ones included.
+    pub fn count(&self, op: &str) -> usize {
+        self.state
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| *o == op)
+            .count()
+    }
+
+    /// All requests received.
+    pub fn total(&self) -> usize {
+        self.state.received.lock().unwrap().len()
+    }
+
+    /// (operation, HTTP status) of every answered request, in order.
+    pub fn log(&self) -> Vec<(String, u16)> {
+        self.state.answered.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` requests for `op` have arrived; false on timeout.
+    pub async fn wait_count(&self, op: &str, n: usize, timeout: Duration) -> bool {
+        poll_until(timeout, || async { (self.count(op) >= n).then_some(()) })
+            .await
+            .is_some()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(state.clone(), req));
+            // A service error (Fault::Refuse) makes hyper close the connection unanswered.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Refused> {
+    let op = operation(&req);
+    state.received.lock().unwrap().push(op.clone());
+    let fault = state.fault.lock().unwrap().clone();
+    let json = req.headers().contains_key("x-amz-target");
+    let resp = match fault {
+        Fault::None => forward(state.upstream, req).await,
+        Fault::Latency(delay) => {
+            tokio::time::sleep(delay).await;
+            forward(state.upstream, req).await
+        }
+        Fault::Status500 if json => error(500, "InternalFailure", "injected", true),
+        Fault::Status500 => error(500, "InternalError", "injected", false),
+        Fault::Throttle if json => error(400, "ThrottlingException", "Rate exceeded", true),
+        Fault::Throttle => error(503, "SlowDown", "Rate exceeded", false),
+        Fault::Error { status, code } => error(status, &code, "injected", json),
+        Fault::Refuse => {
+            state.answered.lock().unwrap().push((op, 0));
+            return Err(Refused);
+        }
+    };
+    state
+        .answered
+        .lock()
+        .unwrap()
+        .push((op, resp.status().as_u16()));
+    Ok(resp)
+}
+
+/// The AWS operation a request performs: JSON-protocol services name it in `X-Amz-Target`
+/// (`AmazonSSM.GetParameter` -> `GetParameter`); the Rust SDK tags S3 REST calls with an
+/// `x-id=` query parameter; otherwise S3 is recognised by method and path shape.
+fn operation(req: &Request<Incoming>) -> String {
+    if let Some(target) = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    }
+    let query = req.uri().query().unwrap_or("");
+    if let Some((_, id)) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "x-id") {
+        return id.into_owned();
+    }
+    let path = req.uri().path().trim_matches('/');
+    let object = path.contains('/');
+    match (req.method().as_str(), object) {
+        ("GET", true) => "GetObject".into(),
+        ("HEAD", true) => "HeadObject".into(),
+        ("PUT", true) => "PutObject".into(),
+        ("GET", false) => "ListObjects".into(),
+        ("HEAD", false) => "HeadBucket".into(),
+        (method, _) => format!("{method} /{path}"),
+    }
+}
+
+async fn forward(upstream: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let stream = match TcpStream::connect(upstream).await {
+        Ok(stream) => stream,
+        Err(e) => return error(502, "ProxyError", &format!("connect upstream: {e}"), true),
+    };
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+    {
+        Ok(pair) => pair,
+        Err(e) => return error(502, "ProxyError", &format!("handshake: {e}"), true),
+    };
+    tokio::spawn(conn);
+    match sender.send_request(req).await {
+        Ok(resp) => resp.map(BodyExt::boxed),
+        Err(e) => error(502, "ProxyError", &format!("upstream: {e}"), true),
+    }
+}
+
+/// An AWS-shaped error answer: awsJson 1.1 for JSON-protocol services, REST-XML for S3.
+fn error(status: u16, code: &str, message: &str, json: bool) -> Response<Body> {
+    let (content_type, body) = if json {
+        let body = serde_json::json!({ "__type": code, "message": message }).to_string();
+        ("application/x-amz-json-1.1", body)
+    } else {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <Error><Code>{code}</Code><Message>{message}</Message><RequestId>e2e</RequestId></Error>"
+        );
+        ("application/xml", body)
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-amzn-errortype", code)
+        .header("x-amzn-requestid", "e2e-fault-proxy")
+        .body(Full::new(Bytes::from(body)).map_err(|n| match n {}).boxed())
+        .expect("valid error response")
+}

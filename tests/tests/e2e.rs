@@ -1,0 +1,23 @@
+//! Black-box end-to-end tests of the `sidecache` binary.
+//!
+//! One test binary with one module per area, because every integration-test binary links the
+//! whole AWS SDK (see the shared notes). Each test starts its own fault proxy and sidecar
+//! process; moto is shared by the whole process, so every test seeds uniquely named values.
+//!
+//! Prerequisites: the binary (`cargo build -p sidecache`, or `$SIDECACHE_BIN`) and moto
+//! (`.venv` with `moto[server]==5.2.5`, or `$MOTO_PYTHON`).
+
+// The crate root behaves like a `mod.rs`: an inline `e2e` module maps to `tests/e2e/*.rs`.
+mod e2e {
+    mod common;
+
+    mod cache;
+    mod clients;
+    mod config;
+    mod errors;
+    mod harness;
+    mod lifecycle;
+    mod logs;
+    mod parameters;
+    mod secrets;
+}

@@ -9,7 +9,7 @@ MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 CFN_LINT_VERSION := 1.58.0
 CFN_LINT_STAMP := $(VENV)/.cfn-lint-$(CFN_LINT_VERSION)
 
-.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer run bench venv clean
+.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer lambda-local run bench venv clean
 
 all: build
 
@@ -63,6 +63,11 @@ test: venv lint build cfn-lint examples check-layer
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
 run: venv build
 	scripts/demo.sh
+
+# sidecache as a Lambda extension under the fake Extensions API, narrated (docs/local-lambda.md).
+lambda-local: venv build
+	$(CARGO) build -p sidecache-tests --bin lambda-local
+	scripts/demo.sh lambda
 
 # Release build, moto, wrk and callgrind: prints the performance table (docs/performance.md).
 bench: venv release

@@ -2,6 +2,8 @@
 # `make run`: sidecache in standalone mode on moto (a local AWS), with example calls.
 # Starts moto and sidecache on free ports, seeds a parameter, a SecureString, a secret and an S3
 # object, prints each curl command before running it, and stops everything on exit.
+# `scripts/demo.sh lambda` (`make lambda-local`) runs sidecache as a Lambda extension instead,
+# under the fake Extensions API (target/debug/lambda-local), and narrates its lifecycle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -31,6 +33,13 @@ s3 = boto3.client("s3")
 s3.create_bucket(Bucket="demo-bucket")
 s3.put_object(Bucket="demo-bucket", Key="config/app.json", Body=b'{"feature":true}', ContentType="application/json")
 PY
+
+if [ "${1:-}" = lambda ]; then
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$PORT SIDECACHE_BIN=$BIN target/debug/lambda-local \
+    --get "/systemsmanager/parameters/get?name=%2Fdemo%2Fgreeting" \
+    --get "/secretsmanager/get?secretId=demo%2Fapi-key"
+  exit
+fi
 
 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$PORT SIDECACHE_TOKEN=$TOKEN "$BIN" &
 pids+=($!)

@@ -29,12 +29,22 @@ fn options() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "--invokes" => options.invokes = value()?.parse().map_err(|e| format!("--invokes: {e}"))?,
+            "--invokes" => {
+                options.invokes = value()?.parse().map_err(|e| format!("--invokes: {e}"))?
+            }
             "--interval-ms" => {
-                options.interval = Duration::from_millis(value()?.parse().map_err(|e| format!("--interval-ms: {e}"))?)
+                options.interval = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--interval-ms: {e}"))?,
+                )
             }
             "--get" => options.gets.push(value()?),
-            _ => return Err(format!("unknown argument {arg}; see the header of tests/src/bin/lambda_local.rs")),
+            _ => {
+                return Err(format!(
+                    "unknown argument {arg}; see the header of tests/src/bin/lambda_local.rs"
+                ))
+            }
         }
     }
     Ok(options)
@@ -54,7 +64,8 @@ async fn main() -> ExitCode {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(free_port);
     // As in Lambda, the token is the function's session token.
-    let token = std::env::var("AWS_SESSION_TOKEN").unwrap_or_else(|_| "local-session-token".to_owned());
+    let token =
+        std::env::var("AWS_SESSION_TOKEN").unwrap_or_else(|_| "local-session-token".to_owned());
     let fake = FakeLambda::start(port).await;
     let exec = Instant::now();
     let mut child = match tokio::process::Command::new(binary())
@@ -72,14 +83,25 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let say = |what: String| println!("[lambda-local +{:>5} ms] {what}", exec.elapsed().as_millis());
+    let say = |what: String| {
+        println!(
+            "[lambda-local +{:>5} ms] {what}",
+            exec.elapsed().as_millis()
+        )
+    };
 
     let Some(registration) = fake.wait_registered(Duration::from_secs(10)).await else {
-        say(format!("no registration within 10 s; init errors: {:?}", fake.init_errors()));
+        say(format!(
+            "no registration within 10 s; init errors: {:?}",
+            fake.init_errors()
+        ));
         let _ = child.kill().await;
         return ExitCode::FAILURE;
     };
-    say(format!("registered as {:?}, events {:?}", registration.name, registration.events));
+    say(format!(
+        "registered as {:?}, events {:?}",
+        registration.name, registration.events
+    ));
     let client = reqwest::Client::new();
     let get = |path: String| {
         let request = client
@@ -87,7 +109,14 @@ async fn main() -> ExitCode {
             .header("X-Aws-Parameters-Secrets-Token", &token);
         async move {
             match request.send().await {
-                Ok(r) => format!("{} X-Cache={}", r.status(), r.headers().get("x-cache").and_then(|v| v.to_str().ok()).unwrap_or("-")),
+                Ok(r) => format!(
+                    "{} X-Cache={}",
+                    r.status(),
+                    r.headers()
+                        .get("x-cache")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                ),
                 Err(e) => format!("failed: {e}"),
             }
         }
@@ -101,10 +130,17 @@ async fn main() -> ExitCode {
         let delivered = fake.invoke();
         say(format!(
             "INVOKE {n}{}",
-            if delivered { "" } else { " (not delivered: the extension subscribed to SHUTDOWN only)" }
+            if delivered {
+                ""
+            } else {
+                " (not delivered: the extension subscribed to SHUTDOWN only)"
+            }
         ));
         for path in &options.gets {
-            say(format!("  handler: GET {path} -> {}", get(path.clone()).await));
+            say(format!(
+                "  handler: GET {path} -> {}",
+                get(path.clone()).await
+            ));
         }
     }
     let deadline = fake.shutdown();
@@ -127,5 +163,9 @@ async fn main() -> ExitCode {
         ok = false;
         say(format!("protocol violations: {violations:?}"));
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

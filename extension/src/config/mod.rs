@@ -217,6 +217,14 @@ impl Config {
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
         let prefetch = prefetch::read(&mut r, ENV_PREFETCH);
         let runtime_api = r.raw(ENV_RUNTIME_API);
+        // Inside Lambda nothing outside the execution environment should reach the cache.
+        if runtime_api.is_some() && listen.iter().any(|ip| !ip.is_loopback()) {
+            r.errors.push(InvalidVar {
+                name: ENV_LISTEN,
+                value: r.raw(ENV_LISTEN).unwrap_or_default(),
+                expected: "loopback addresses only inside Lambda (non-loopback is for standalone sidecars)".to_owned(),
+            });
+        }
 
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));

@@ -97,6 +97,21 @@ fn lambda_log_settings_apply_when_ours_are_unset() {
 }
 
 #[test]
+fn non_loopback_listen_only_outside_lambda() {
+    let standalone = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("SIDECACHE_LISTEN", "0.0.0.0"),
+    ]));
+    assert_eq!(standalone.unwrap().listen, vec![IpAddr::from([0, 0, 0, 0])]);
+    let lambda = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("SIDECACHE_LISTEN", "0.0.0.0"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+    ]));
+    assert_eq!(lambda.unwrap_err().0[0].name, ENV_LISTEN);
+}
+
+#[test]
 fn endpoint_override_turns_on_path_style_s3() {
     let config = Config::from_env(&env(&[
         ("SIDECACHE_TOKEN", "t"),

@@ -27,8 +27,6 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const BINARY: HeaderValue = HeaderValue::from_static("application/octet-stream");
 /// moka keeps S3 entries at least this long when `SIDECACHE_S3_TTL=0` (revalidate every time).
 const MIN_S3_KEEP: Duration = Duration::from_secs(1);
-/// S3 objects are counted in bytes on disk; this many entries is only a ceiling on the index.
-const MAX_S3_FILES: u64 = 100_000;
 
 pub struct App {
     pub token: TokenSource,
@@ -94,13 +92,14 @@ impl App {
         App {
             token,
             cache: ValueCache::new(
-                max_entries,
+                Some(max_entries),
                 config.cache_max_bytes,
                 config.stale_if_error,
                 stats.clone(),
             ),
+            // S3 objects are bounded by their bytes on disk alone.
             objects: ValueCache::new(
-                MAX_S3_FILES,
+                None,
                 config.s3_max_bytes,
                 config.stale_if_error,
                 stats.clone(),

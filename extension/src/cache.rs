@@ -85,10 +85,13 @@ impl Entry {
         self.fetched_at.elapsed()
     }
 
-    /// Bytes held in memory, plus on disk for a file.
+    /// What the entry counts against its budget: the file's bytes for an S3 object (the
+    /// budget is the directory's), else the bytes held in memory.
     fn size(&self) -> u64 {
-        let file = self.file.as_ref().map_or(0, |f| f.size);
-        (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64 + file
+        match &self.file {
+            Some(file) => file.size,
+            None => (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64,
+        }
     }
 }
 
@@ -158,26 +161,24 @@ impl moka::Expiry<CacheKey, Arc<Entry>> for KeepFor {
 }
 
 impl ValueCache {
-    /// `max_entries == 0` disables caching: every request is one upstream call.
+    /// `max_entries == Some(0)` disables caching: every request is one upstream call.
+    /// `max_entries == None` bounds by bytes alone.
     pub fn new(
-        max_entries: u64,
+        max_entries: Option<u64>,
         max_bytes: u64,
         stale_if_error: Duration,
         stats: Arc<Stats>,
     ) -> Self {
         let bytes = Arc::new(Counter::default());
         let evictions = Arc::new(Counter::default());
-        let entries = (max_entries > 0).then(|| {
-            // moka bounds one total weight; two bounds become one by weighing each entry as
-            // the larger of its share of the entry count (1) and of the byte budget. Then the
-            // sum of weights <= max_entries implies both bounds hold.
-            let bytes_per_unit = (max_bytes / max_entries).max(1);
+        let entries = (max_entries != Some(0)).then(|| {
+            let (capacity, min_weight) = weights(max_entries, max_bytes);
             let (bytes, evictions) = (bytes.clone(), evictions.clone());
             moka::sync::Cache::builder()
-                .max_capacity(max_entries)
+                .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
                 .weigher(move |_: &CacheKey, e: &Arc<Entry>| -> u32 {
-                    e.size().div_ceil(bytes_per_unit).clamp(1, u32::MAX as u64) as u32
+                    e.size().clamp(min_weight, u32::MAX as u64) as u32
                 })
                 .expire_after(KeepFor)
                 .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
@@ -334,6 +335,23 @@ impl ValueCache {
 
     pub fn enabled(&self) -> bool {
         self.entries.is_some()
+    }
+}
+
+/// moka bounds one total weight; the weigher and capacity that make it keep two bounds.
+///
+/// Weighing each entry as `max(size, u)` with `u = ceil(max_bytes / max_entries)` against a
+/// capacity of `max_entries * u`: every entry weighs at least `u`, so at most `max_entries` fit
+/// (exactly that many when all are small); and the sizes sum to at most the capacity, which
+/// exceeds `max_bytes` by less than `max_entries` bytes. Bytes alone: weight = size, exact.
+/// Returns (capacity, minimum weight).
+fn weights(max_entries: Option<u64>, max_bytes: u64) -> (u64, u64) {
+    match max_entries {
+        None => (max_bytes, 1),
+        Some(n) => {
+            let unit = max_bytes.div_ceil(n).max(1);
+            (n.saturating_mul(unit), unit)
+        }
     }
 }
 

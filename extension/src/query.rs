@@ -232,17 +232,17 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
                 .strip_prefix("s3://")
                 .ok_or_else(|| AppError::invalid("uri", "expected s3://<bucket>/<key>"))?;
             match rest.split_once('/') {
-                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => (
-                    bounded("uri", bucket, MAX_BUCKET)?,
-                    bounded("uri", key, MAX_KEY)?,
-                ),
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
+                    (bounded("uri", bucket, MAX_BUCKET)?, any_key("uri", key)?)
+                }
                 _ => return Err(AppError::invalid("uri", "expected s3://<bucket>/<key>")),
             }
         }
-        None => (
-            pairs.required("bucket", MAX_BUCKET)?,
-            pairs.required("key", MAX_KEY)?,
-        ),
+        None => {
+            let key = pairs.get("key").filter(|k| !k.is_empty());
+            let key = key.ok_or(AppError::MissingParameter("key"))?;
+            (pairs.required("bucket", MAX_BUCKET)?, any_key("key", &key)?)
+        }
     };
     if bucket.contains('/') {
         return Err(AppError::invalid(
@@ -261,9 +261,21 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
     Ok((request, pairs.read_options()?))
 }
 
+/// S3 keys may hold any character, control characters included; only the length is checked
+/// (the file name is derived safely from any key).
+fn any_key(name: &'static str, key: &str) -> Result<String, AppError> {
+    if key.len() > MAX_KEY {
+        return Err(AppError::invalid(
+            name,
+            format!("longer than {MAX_KEY} bytes"),
+        ));
+    }
+    Ok(key.to_owned())
+}
+
 /// Splits `name:selector`. Plain SSM names cannot contain `:`, so the last one separates a
 /// selector; in an ARN only a `:` after `parameter/` does; secrets references never have one.
-fn split_selector(full: &str) -> Result<(&str, Option<Selector>), AppError> {
+pub(crate) fn split_selector(full: &str) -> Result<(&str, Option<Selector>), AppError> {
     if full.starts_with(SECRETS_REFERENCE) {
         return Ok((full, None));
     }

@@ -106,6 +106,11 @@ impl SidecarBuilder {
         self
     }
 
+    /// The value the child will get for `key`, if set (e.g. `SIDECACHE_S3_DIR`).
+    pub fn env_value(&self, key: &str) -> Option<&str> {
+        self.env.get(key).map(String::as_str)
+    }
+
     pub fn env_remove(mut self, key: &str) -> Self {
         self.env.remove(key);
         self
@@ -273,6 +278,18 @@ impl Sidecar {
             req = req.header(*key, *value);
         }
         self.send(req).await
+    }
+
+    /// GET with the token header, returned as soon as the head arrives so that a large body
+    /// can be consumed chunk by chunk (`get` would hold all of it in memory).
+    pub async fn get_streaming(&self, path_and_query: &str) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path_and_query));
+        if let Some(token) = &self.token {
+            req = req.header(TOKEN_HEADER, token);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("request to sidecache failed: {e}; logs:\n{}", self.logs()))
     }
 
     /// GET without any token header.

@@ -14,7 +14,7 @@ fn key(name: &str) -> CacheKey {
 
 fn cache(max_entries: u64) -> ValueCache {
     ValueCache::new(
-        max_entries,
+        Some(max_entries),
         1 << 20,
         Duration::from_secs(60),
         Arc::new(Stats::default()),
@@ -165,7 +165,12 @@ async fn entry_count_is_bounded() {
 #[tokio::test]
 async fn byte_budget_is_bounded() {
     // 100 entries allowed, but only 64 KiB: 16 KiB values fit four at a time.
-    let cache = ValueCache::new(100, 64 << 10, Duration::ZERO, Arc::new(Stats::default()));
+    let cache = ValueCache::new(
+        Some(100),
+        64 << 10,
+        Duration::ZERO,
+        Arc::new(Stats::default()),
+    );
     let big = "x".repeat(16 << 10);
     for i in 0..20 {
         let big = big.clone();
@@ -176,4 +181,40 @@ async fn byte_budget_is_bounded() {
     }
     assert!(cache.entry_count() <= 4, "{} entries", cache.entry_count());
     assert!(cache.bytes() <= 64 << 10, "{} bytes", cache.bytes());
+}
+
+#[test]
+fn weights_keep_both_bounds() {
+    // Default configuration: exactly 1000 small entries fit.
+    let (capacity, unit) = weights(Some(1000), 64 << 20);
+    assert_eq!(capacity / unit, 1000);
+    assert!(capacity - (64 << 20) < 1000);
+    // A byte budget that does not divide evenly still admits the full entry count.
+    let (capacity, unit) = weights(Some(3), 1000);
+    assert_eq!((capacity, unit), (1002, 334));
+    // Bytes alone: exact.
+    assert_eq!(weights(None, 350_000), (350_000, 1));
+}
+
+#[tokio::test]
+async fn byte_only_bound_is_exact() {
+    let cache = ValueCache::new(None, 3 * 2000, Duration::ZERO, Arc::new(Stats::default()));
+    let value = "x".repeat(2000 - std::mem::size_of::<Entry>());
+    for i in 0..3 {
+        let value = value.clone();
+        cache
+            .get_or_fetch(
+                key(&i.to_string()),
+                TTL,
+                |_| async move { value_entry(&value) },
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.entry_count(), 3);
+    assert_eq!(cache.bytes(), 6000);
+}
+
+fn value_entry(text: &str) -> Result<Entry, AppError> {
+    value(text)
 }

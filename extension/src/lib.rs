@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod model;
 pub mod object_files;
+pub mod prefetch;
 pub mod query;
 pub mod routes;
 pub mod server;

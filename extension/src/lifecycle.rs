@@ -9,8 +9,8 @@ use crate::auth::{SessionTokenSource, TokenSource};
 use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
-use crate::server;
 use crate::stats::Stats;
+use crate::{prefetch, server};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -90,6 +90,8 @@ async fn start(config: Config) -> Result<Running, StartError> {
             tracing::warn!(%error, dir = %config.s3_dir.display(), "cannot prepare the S3 directory")
         }
     }
+    // In the background: registration and the function's INIT do not wait for it.
+    prefetch::spawn(app.clone(), config.prefetch.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server::serve(listeners, app, async {
         let _ = stop_rx.await;

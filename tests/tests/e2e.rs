@@ -19,5 +19,11 @@ mod e2e {
     mod lifecycle;
     mod logs;
     mod parameters;
+    mod prefetch;
+    mod s3;
+    mod s3_files;
+    mod s3_large;
+    mod s3_limits;
+    mod s3_support;
     mod secrets;
 }

@@ -35,6 +35,9 @@ pub async fn run(
     runtime_api: Option<String>,
 ) -> i32 {
     let api = runtime_api.as_deref().map(ExtensionsApi::new);
+    // Standalone: handlers go in before the port opens, so a SIGTERM sent as soon as /ping
+    // answers still drains instead of killing the process.
+    let signals = api.is_none().then(StopSignals::install);
     let started = match config {
         Ok(config) => start(config).await,
         Err(error) => Err(StartError {
@@ -55,7 +58,9 @@ pub async fn run(
     let (drain_until, code) = match &api {
         Some(api) => lambda_events(api, extension_name).await,
         None => {
-            wait_for_signal().await;
+            if let Some(signals) = signals {
+                signals.wait().await;
+            }
             (Instant::now() + STANDALONE_DRAIN, 0)
         }
     };
@@ -211,11 +216,25 @@ async fn report_init_error(api: &ExtensionsApi, name: &str, error: &StartError) 
     }
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+/// SIGTERM (orchestrators) and SIGINT (a terminal) for standalone mode.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        StopSignals {
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+        }
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = self.int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
     }
 }

@@ -35,44 +35,54 @@ pub struct ReadOptions {
     pub max_age: Option<Duration>,
 }
 
-/// A query string, parsed lazily on each lookup: with a handful of keys, re-scanning is cheaper
-/// than collecting, and values without percent-escapes are borrowed, not copied.
-struct Pairs<'a>(&'a str);
+/// Most keys an endpoint accepts; the key lists below must not be longer.
+const MAX_KEYS: usize = 8;
+
+/// A query string parsed once: the first value of each accepted key (as in AWS, the first
+/// occurrence wins) and where it stood. Values without percent-escapes are borrowed, not
+/// copied, and nothing is allocated for the pairs themselves.
+struct Pairs<'a> {
+    keys: &'static [&'static str],
+    values: [Option<(usize, Cow<'a, str>)>; MAX_KEYS],
+}
 
 impl<'a> Pairs<'a> {
-    fn parse(query: Option<&'a str>, allowed: &[&str]) -> Result<Self, AppError> {
-        let pairs = Pairs(query.unwrap_or(""));
-        if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
-            return Err(AppError::UnknownParameter(
-                unknown.chars().take(64).collect(),
-            ));
+    fn parse(query: Option<&'a str>, keys: &'static [&'static str]) -> Result<Self, AppError> {
+        debug_assert!(keys.len() <= MAX_KEYS);
+        let mut values = [const { None }; MAX_KEYS];
+        for (position, (key, value)) in
+            form_urlencoded::parse(query.unwrap_or("").as_bytes()).enumerate()
+        {
+            let Some(index) = keys.iter().position(|k| *k == key) else {
+                return Err(AppError::UnknownParameter(key.chars().take(64).collect()));
+            };
+            values[index].get_or_insert((position, value));
         }
-        Ok(pairs)
+        Ok(Pairs { keys, values })
     }
 
-    fn iter(&self) -> form_urlencoded::Parse<'a> {
-        form_urlencoded::parse(self.0.as_bytes())
+    fn entry(&self, name: &str) -> Option<&(usize, Cow<'a, str>)> {
+        let index = self.keys.iter().position(|k| *k == name)?;
+        self.values[index].as_ref()
     }
 
-    /// The first occurrence wins, as in AWS.
-    fn get(&self, name: &str) -> Option<Cow<'a, str>> {
-        self.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    fn get(&self, name: &str) -> Option<&str> {
+        self.entry(name).map(|(_, v)| v.as_ref())
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.iter().position(|(k, _)| k == name)
+        self.entry(name).map(|(p, _)| *p)
     }
 
     fn required(&self, name: &'static str, max: usize) -> Result<String, AppError> {
         match self.get(name) {
-            None => Err(AppError::MissingParameter(name)),
-            Some(v) if v.is_empty() => Err(AppError::MissingParameter(name)),
-            Some(v) => bounded(name, &v, max),
+            None | Some("") => Err(AppError::MissingParameter(name)),
+            Some(v) => bounded(name, v, max),
         }
     }
 
     fn optional(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
-        self.get(name).map(|v| bounded(name, &v, max)).transpose()
+        self.get(name).map(|v| bounded(name, v, max)).transpose()
     }
 
     fn bool(&self, name: &'static str) -> Result<bool, AppError> {
@@ -85,7 +95,7 @@ impl<'a> Pairs<'a> {
     }
 
     fn read_options(&self) -> Result<ReadOptions, AppError> {
-        let format = match self.get("format").as_deref() {
+        let format = match self.get("format") {
             None | Some("json") => Format::Json,
             Some("raw") => Format::Raw,
             Some(_) => return Err(AppError::invalid("format", "expected json or raw")),
@@ -164,6 +174,8 @@ const OBJECT_KEYS: &[&str] = &[
     "refreshNow",
     "region",
 ];
+const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
+const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS);
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
@@ -176,7 +188,7 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
         (v, _) => v.is_some(),
     };
     let query_selector = if version_first {
-        Some(parse_version(&pairs.get("version").unwrap_or_default())?)
+        Some(parse_version(pairs.get("version").unwrap_or_default())?)
     } else {
         pairs
             .optional("label", MAX_LABEL)?
@@ -220,7 +232,7 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
 /// `GET /s3/get`: `bucket` and `key`, or `uri=s3://bucket/key`.
 pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, OBJECT_KEYS)?;
-    let (bucket, key) = match pairs.get("uri").as_deref() {
+    let (bucket, key) = match pairs.get("uri") {
         Some(uri) => {
             if pairs.get("bucket").is_some() || pairs.get("key").is_some() {
                 return Err(AppError::invalid(
@@ -241,7 +253,7 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
         None => {
             let key = pairs.get("key").filter(|k| !k.is_empty());
             let key = key.ok_or(AppError::MissingParameter("key"))?;
-            (pairs.required("bucket", MAX_BUCKET)?, any_key("key", &key)?)
+            (pairs.required("bucket", MAX_BUCKET)?, any_key("key", key)?)
         }
     };
     if bucket.contains('/') {

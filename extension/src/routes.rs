@@ -6,12 +6,12 @@ use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::query::{self, Format};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -21,12 +21,14 @@ pub async fn ping(_: NotForwarded) -> Response {
     Json(json!({"status": "ok", "version": VERSION})).into_response()
 }
 
+// The value handlers take the whole request last (moved, not copied) rather than the `Uri`
+// extractor, which clones it.
 pub async fn get_parameter(
     _: Authorized,
     State(app): State<Arc<App>>,
-    uri: Uri,
+    request: Request,
 ) -> Result<Response, AppError> {
-    let (request, options) = query::parameter_request(uri.query())?;
+    let (request, options) = query::parameter_request(request.uri().query())?;
     let (entry, outcome) = app.parameter(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
@@ -34,9 +36,9 @@ pub async fn get_parameter(
 pub async fn get_secret(
     _: Authorized,
     State(app): State<Arc<App>>,
-    uri: Uri,
+    request: Request,
 ) -> Result<Response, AppError> {
-    let (request, options) = query::secret_request(uri.query())?;
+    let (request, options) = query::secret_request(request.uri().query())?;
     let (entry, outcome) = app.secret(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
@@ -44,9 +46,9 @@ pub async fn get_secret(
 pub async fn get_object(
     _: Authorized,
     State(app): State<Arc<App>>,
-    uri: Uri,
+    request: Request,
 ) -> Result<Response, AppError> {
-    let (request, options) = query::object_request(uri.query())?;
+    let (request, options) = query::object_request(request.uri().query())?;
     let (entry, outcome) = app.object(&request, options).await?;
     match (options.format, &entry.file) {
         (Format::Raw, Some(file)) => {
@@ -103,5 +105,15 @@ fn set_headers(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
-    headers.insert(header::AGE, HeaderValue::from(entry.age().as_secs()));
+    headers.insert(header::AGE, age_header(entry.age().as_secs()));
+}
+
+/// `Age` values for the first hour, made once: formatting an integer header allocates, and
+/// nearly every hit falls in this range.
+fn age_header(seconds: u64) -> HeaderValue {
+    static AGES: LazyLock<Vec<HeaderValue>> =
+        LazyLock::new(|| (0..3600u64).map(HeaderValue::from).collect());
+    AGES.get(seconds as usize)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(seconds))
 }

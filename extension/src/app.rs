@@ -4,7 +4,7 @@
 //! fetches, counts and renders the value once, so that every later hit just sends bytes.
 
 use crate::auth::TokenSource;
-use crate::cache::{CacheKey, Entry, Freshness, Outcome, ValueCache};
+use crate::cache::{CacheKey, Entry, Freshness, Lifetimes, Outcome, ValueCache};
 use crate::config::Config;
 use crate::error::{classify, AppError};
 use crate::model::{
@@ -12,7 +12,7 @@ use crate::model::{
     Service, UpstreamError,
 };
 use crate::object_files::ObjectFiles;
-use crate::query::ReadOptions;
+use crate::query::{Invalidation, ReadOptions};
 use crate::stats::{CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
 use axum::http::HeaderValue;
@@ -89,21 +89,20 @@ impl App {
         } else {
             0
         };
+        let lifetimes = Lifetimes {
+            stale_if_error: config.stale_if_error,
+            negative_ttl: config.negative_ttl,
+        };
         App {
             token,
             cache: ValueCache::new(
                 Some(max_entries),
                 config.cache_max_bytes,
-                config.stale_if_error,
+                lifetimes,
                 stats.clone(),
             ),
             // S3 objects are bounded by their bytes on disk alone.
-            objects: ValueCache::new(
-                None,
-                config.s3_max_bytes,
-                config.stale_if_error,
-                stats.clone(),
-            ),
+            objects: ValueCache::new(None, config.s3_max_bytes, lifetimes, stats.clone()),
             // An object larger than the whole budget could never stay cached.
             files: ObjectFiles::new(
                 config.s3_dir.clone(),
@@ -282,6 +281,22 @@ impl App {
                 }
             })
             .await
+    }
+
+    /// Drops cached values (and S3 files); returns how many entries went.
+    pub fn invalidate(&self, what: &Invalidation) -> u64 {
+        let matches = |key: &CacheKey| match what {
+            Invalidation::All => true,
+            Invalidation::Name { kind, name } => {
+                kind.is_none_or(|k| k == key.service) && *key.name == **name
+            }
+            Invalidation::Prefix { kind, prefix } => {
+                kind.is_none_or(|k| k == key.service) && key.name.starts_with(prefix.as_str())
+            }
+        };
+        let count = self.cache.invalidate(matches) + self.objects.invalidate(matches);
+        tracing::info!(?what, count, "invalidated");
+        count
     }
 
     /// Counts an upstream call and classifies its failure.

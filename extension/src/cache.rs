@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::model::{Service, Target};
 use crate::object_files::StoredFile;
 use crate::stats::{Counter, Stats};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
@@ -44,6 +44,8 @@ pub struct Entry {
     pub file: Option<StoredFile>,
     /// The upstream ETag, for conditional revalidation.
     pub etag: Option<String>,
+    /// A cached not-found answer (`SIDECACHE_NEGATIVE_TTL`) instead of a value.
+    not_found: Option<AppError>,
     pub fetched_at: Instant,
     /// How long moka keeps the entry: TTL plus the stale-if-error window.
     keep_for: Duration,
@@ -57,8 +59,16 @@ impl Entry {
             raw_content_type,
             file: None,
             etag: None,
+            not_found: None,
             fetched_at: Instant::now(),
             keep_for: Duration::ZERO,
+        }
+    }
+
+    fn not_found(error: AppError) -> Self {
+        Entry {
+            not_found: Some(error),
+            ..Entry::new(Bytes::new(), Bytes::new(), HeaderValue::from_static(""))
         }
     }
 
@@ -76,6 +86,7 @@ impl Entry {
             raw_content_type: self.raw_content_type.clone(),
             file: self.file.clone(),
             etag: self.etag.clone(),
+            not_found: None,
             fetched_at: Instant::now(),
             keep_for: Duration::ZERO,
         }
@@ -137,10 +148,20 @@ type Flight = Arc<OnceCell<Result<Arc<Entry>, AppError>>>;
 type Hasher = foldhash::fast::RandomState;
 type Entries = moka::sync::Cache<CacheKey, Arc<Entry>, Hasher>;
 
+/// How long answers other than fresh values may be used.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// Past its TTL, a value may still answer a refresh that failed transiently this long.
+    pub stale_if_error: Duration,
+    /// A not-found answer is cached this long (0: never).
+    pub negative_ttl: Duration,
+}
+
 pub struct ValueCache {
     entries: Option<Entries>,
     inflight: Mutex<HashMap<CacheKey, Flight>>,
     stale_if_error: Duration,
+    negative_ttl: Duration,
     /// Hits, misses and stale answers, shared with the other cache for `/stats`.
     stats: Arc<Stats>,
     bytes: Arc<Counter>,
@@ -170,7 +191,7 @@ impl ValueCache {
     pub fn new(
         max_entries: Option<u64>,
         max_bytes: u64,
-        stale_if_error: Duration,
+        lifetimes: Lifetimes,
         stats: Arc<Stats>,
     ) -> Self {
         let bytes = Arc::new(Counter::default());
@@ -202,7 +223,8 @@ impl ValueCache {
         ValueCache {
             entries,
             inflight: Mutex::new(HashMap::new()),
-            stale_if_error,
+            stale_if_error: lifetimes.stale_if_error,
+            negative_ttl: lifetimes.negative_ttl,
             stats,
             bytes,
             evictions,
@@ -229,9 +251,16 @@ impl ValueCache {
         let requested_at = Instant::now();
         let cached = entries.get(&key);
         if let Some(entry) = &cached {
-            if entry.age() <= freshness.limit() {
-                self.stats.hits.incr();
-                return Ok((entry.clone(), Outcome::Hit));
+            match &entry.not_found {
+                None if entry.age() <= freshness.limit() => {
+                    self.stats.hits.incr();
+                    return Ok((entry.clone(), Outcome::Hit));
+                }
+                Some(error) if entry.age() <= self.negative_ttl.min(freshness.limit()) => {
+                    self.stats.hits.incr();
+                    return Err(error.clone());
+                }
+                _ => {}
             }
         }
         self.stats.misses.incr();
@@ -254,7 +283,9 @@ impl ValueCache {
             Ok(entry) => Ok((entry, outcome)),
             Err(error) => match cached {
                 Some(old)
-                    if error.may_serve_stale() && self.within_stale_window(&old, freshness) =>
+                    if error.may_serve_stale()
+                        && old.not_found.is_none()
+                        && self.within_stale_window(&old, freshness) =>
                 {
                     self.stats.stale.incr();
                     tracing::warn!(service = ?key.service, name = %key.name, error = %error, "serving stale value");
@@ -295,7 +326,20 @@ impl ValueCache {
                 if let Some(entry) = entries.get(key).filter(|e| e.fetched_at >= requested_at) {
                     return Ok(entry);
                 }
-                let mut entry = fetch(previous).await?;
+                let previous = previous.filter(|p| p.not_found.is_none());
+                let mut entry = match fetch(previous).await {
+                    Ok(entry) => entry,
+                    Err(error)
+                        if error.status() == StatusCode::NOT_FOUND
+                            && !self.negative_ttl.is_zero() =>
+                    {
+                        let mut entry = Entry::not_found(error.clone());
+                        entry.keep_for = self.negative_ttl;
+                        entries.insert(key.clone(), Arc::new(entry));
+                        return Err(error);
+                    }
+                    Err(error) => return Err(error),
+                };
                 entry.keep_for = ttl + self.stale_if_error;
                 let entry = Arc::new(entry);
                 self.bytes.add(entry.size());
@@ -320,6 +364,23 @@ impl ValueCache {
             e.run_pending_tasks();
             e.entry_count()
         })
+    }
+
+    /// Drops every entry whose key matches (S3 files go with their entries); returns how many.
+    pub fn invalidate(&self, matches: impl Fn(&CacheKey) -> bool) -> u64 {
+        let Some(entries) = &self.entries else {
+            return 0;
+        };
+        let keys: Vec<Arc<CacheKey>> = entries
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| matches(k))
+            .collect();
+        for key in &keys {
+            entries.invalidate(key.as_ref());
+        }
+        entries.run_pending_tasks();
+        keys.len() as u64
     }
 
     pub fn bytes(&self) -> u64 {

@@ -5,7 +5,7 @@
 //! allocates only the request's own strings.
 
 use crate::error::AppError;
-use crate::model::{ObjectRequest, ParameterRequest, SecretRequest, Selector, Target};
+use crate::model::{ObjectRequest, ParameterRequest, SecretRequest, Selector, Service, Target};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -174,6 +174,7 @@ const OBJECT_KEYS: &[&str] = &[
     "refreshNow",
     "region",
 ];
+const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
 const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
 const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS);
 
@@ -271,6 +272,54 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
+}
+
+/// What `POST /cache/invalidate` drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    All,
+    /// Every cached selector (version, label, stage, decryption, region) of one value.
+    Name {
+        kind: Option<Service>,
+        name: String,
+    },
+    Prefix {
+        kind: Option<Service>,
+        prefix: String,
+    },
+}
+
+/// `POST /cache/invalidate`: `kind` + `name`, or `prefix` (optionally with `kind`), or
+/// `all=true`. S3 names are `s3://bucket/key` (or `bucket/key`).
+pub fn invalidate_request(query: Option<&str>) -> Result<Invalidation, AppError> {
+    let pairs = Pairs::parse(query, INVALIDATE_KEYS)?;
+    if pairs.bool("all")? {
+        return Ok(Invalidation::All);
+    }
+    let kind = match pairs.get("kind") {
+        None => None,
+        Some("ssm") => Some(Service::Ssm),
+        Some("secret") => Some(Service::SecretsManager),
+        Some("s3") => Some(Service::S3),
+        Some(_) => return Err(AppError::invalid("kind", "expected ssm, secret or s3")),
+    };
+    // Cached S3 names are `bucket/key`.
+    let unprefixed = |v: &str| v.strip_prefix("s3://").unwrap_or(v).to_owned();
+    match (pairs.get("name"), pairs.get("prefix")) {
+        (Some(_), Some(_)) => Err(AppError::invalid("prefix", "give name or prefix, not both")),
+        (Some(name), None) => match kind {
+            None => Err(AppError::MissingParameter("kind")),
+            Some(kind) => Ok(Invalidation::Name {
+                kind: Some(kind),
+                name: unprefixed(&bounded("name", name, MAX_NAME)?),
+            }),
+        },
+        (None, Some(prefix)) => Ok(Invalidation::Prefix {
+            kind,
+            prefix: unprefixed(&bounded("prefix", prefix, MAX_NAME)?),
+        }),
+        (None, None) => Err(AppError::MissingParameter("name")),
+    }
 }
 
 /// S3 keys may hold any character, control characters included; only the length is checked

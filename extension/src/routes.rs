@@ -77,6 +77,15 @@ pub async fn get_object(
     }
 }
 
+pub async fn invalidate(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let what = query::invalidate_request(request.uri().query())?;
+    Ok(Json(json!({ "invalidated": app.invalidate(&what) })).into_response())
+}
+
 pub async fn stats(_: Authorized, State(app): State<Arc<App>>) -> Response {
     Json(app.stats_report()).into_response()
 }

@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::routes;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/s3/get", get(routes::get_object))
         .route("/s3/get/", get(routes::get_object))
         .route("/stats", get(routes::stats))
+        .route("/cache/invalidate", post(routes::invalidate))
         .fallback(routes::unknown_endpoint)
         .with_state(app)
 }

@@ -16,6 +16,7 @@ mod e2e {
     mod config;
     mod errors;
     mod harness;
+    mod invalidate;
     mod lifecycle;
     mod logs;
     mod parameters;

@@ -16,10 +16,18 @@ fn cache(max_entries: u64) -> ValueCache {
     ValueCache::new(
         Some(max_entries),
         1 << 20,
-        Duration::from_secs(60),
+        Lifetimes {
+            stale_if_error: Duration::from_secs(60),
+            negative_ttl: Duration::ZERO,
+        },
         Arc::new(Stats::default()),
     )
 }
+
+const NO_EXTRAS: Lifetimes = Lifetimes {
+    stale_if_error: Duration::ZERO,
+    negative_ttl: Duration::ZERO,
+};
 
 const TTL: Freshness = Freshness {
     ttl: Duration::from_secs(60),
@@ -165,12 +173,7 @@ async fn entry_count_is_bounded() {
 #[tokio::test]
 async fn byte_budget_is_bounded() {
     // 100 entries allowed, but only 64 KiB: 16 KiB values fit four at a time.
-    let cache = ValueCache::new(
-        Some(100),
-        64 << 10,
-        Duration::ZERO,
-        Arc::new(Stats::default()),
-    );
+    let cache = ValueCache::new(Some(100), 64 << 10, NO_EXTRAS, Arc::new(Stats::default()));
     let big = "x".repeat(16 << 10);
     for i in 0..20 {
         let big = big.clone();
@@ -198,7 +201,7 @@ fn weights_keep_both_bounds() {
 
 #[tokio::test]
 async fn byte_only_bound_is_exact() {
-    let cache = ValueCache::new(None, 3 * 2000, Duration::ZERO, Arc::new(Stats::default()));
+    let cache = ValueCache::new(None, 3 * 2000, NO_EXTRAS, Arc::new(Stats::default()));
     let value = "x".repeat(2000 - std::mem::size_of::<Entry>());
     for i in 0..3 {
         let value = value.clone();
@@ -217,4 +220,54 @@ async fn byte_only_bound_is_exact() {
 
 fn value_entry(text: &str) -> Result<Entry, AppError> {
     value(text)
+}
+
+#[tokio::test]
+async fn not_found_is_cached_for_the_negative_ttl_only() {
+    let lifetimes = Lifetimes {
+        stale_if_error: Duration::ZERO,
+        negative_ttl: Duration::from_secs(60),
+    };
+    let cache = ValueCache::new(Some(10), 1 << 20, lifetimes, Arc::new(Stats::default()));
+    let calls = AtomicUsize::new(0);
+    let missing = || async {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Err(upstream_error(false))
+    };
+    for _ in 0..3 {
+        let err = cache
+            .get_or_fetch(key("gone"), TTL, |_| missing())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Transient failures are never cached, and maxAge=0 looks again.
+    let forced = Freshness {
+        max_age: Some(Duration::ZERO),
+        ..TTL
+    };
+    let (entry, outcome) = cache
+        .get_or_fetch(key("gone"), forced, |_| async { value("back") })
+        .await
+        .unwrap();
+    assert_eq!((&entry.json[..], outcome), (&b"back"[..], Outcome::Refresh));
+}
+
+#[tokio::test]
+async fn invalidate_drops_matching_keys() {
+    let cache = cache(10);
+    for name in ["/app/a", "/app/b", "/other/c"] {
+        cache
+            .get_or_fetch(key(name), TTL, |_| async { value("v") })
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.invalidate(|k| k.name.starts_with("/app/")), 2);
+    assert_eq!(cache.entry_count(), 1);
+    let (_, outcome) = cache
+        .get_or_fetch(key("/app/a"), TTL, |_| async { value("v") })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Miss);
 }

@@ -121,3 +121,31 @@ fn objects() {
         "InvalidParameter"
     );
 }
+
+#[test]
+fn invalidations() {
+    assert_eq!(
+        invalidate_request(Some("all=true")).unwrap(),
+        Invalidation::All
+    );
+    assert_eq!(
+        invalidate_request(Some("kind=s3&name=s3://b/k")).unwrap(),
+        Invalidation::Name {
+            kind: Some(Service::S3),
+            name: "b/k".into()
+        }
+    );
+    assert_eq!(
+        invalidate_request(Some("prefix=%2Fapp%2F")).unwrap(),
+        Invalidation::Prefix {
+            kind: None,
+            prefix: "/app/".into()
+        }
+    );
+    let code = |q: &str| invalidate_request(Some(q)).unwrap_err().code().to_owned();
+    assert_eq!(code(""), "MissingParameter");
+    assert_eq!(code("name=/a"), "MissingParameter");
+    assert_eq!(code("kind=dynamo&name=a"), "InvalidParameter");
+    assert_eq!(code("kind=ssm&name=a&prefix=b"), "InvalidParameter");
+    assert_eq!(code("all=true&everything=1"), "UnknownParameter");
+}

@@ -8,8 +8,8 @@ use crate::cache::{CacheKey, Entry, Freshness, Lifetimes, Outcome, ValueCache};
 use crate::config::Config;
 use crate::error::{classify, AppError};
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, Selector,
-    Service, UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
+    Selector, Service, UpstreamError,
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
@@ -52,6 +52,13 @@ struct ResultMetadata {}
 #[serde(rename_all = "PascalCase")]
 struct ParameterBody<'a> {
     parameter: &'a Parameter,
+    result_metadata: ResultMetadata,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ParametersBody<'a> {
+    parameters: &'a [Parameter],
     result_metadata: ResultMetadata,
 }
 
@@ -149,6 +156,44 @@ impl App {
                 });
                 let raw = Bytes::from(parameter.value.unwrap_or_default());
                 Ok(Entry::new(json, raw, TEXT))
+            })
+            .await
+    }
+
+    /// Every parameter under a path, cached as one answer (one key per path, recursion and
+    /// decryption flag) with the SSM TTL.
+    pub async fn parameters_by_path(
+        &self,
+        request: &PathRequest,
+        options: ReadOptions,
+    ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        let key = CacheKey {
+            service: Service::Ssm,
+            name: request.path.as_str().into(),
+            selector: if request.recursive {
+                "by-path:recursive"
+            } else {
+                "by-path"
+            }
+            .into(),
+            decrypt: request.with_decryption,
+            target: request.target.clone(),
+        };
+        let freshness = Freshness {
+            ttl: self.ssm_ttl,
+            max_age: options.max_age,
+        };
+        self.cache
+            .get_or_fetch(key, freshness, |_| async {
+                let parameters = self.counted(
+                    Service::Ssm,
+                    self.upstream.get_parameters_by_path(request).await,
+                )?;
+                let json = render(&ParametersBody {
+                    parameters: &parameters,
+                    result_metadata: ResultMetadata {},
+                });
+                Ok(Entry::new(json, Bytes::new(), TEXT))
             })
             .await
     }

@@ -58,6 +58,15 @@ pub struct ParameterRequest {
     pub target: Target,
 }
 
+/// Every parameter under a path (GetParametersByPath, all pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRequest {
+    pub path: String,
+    pub recursive: bool,
+    pub with_decryption: bool,
+    pub target: Target,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretRequest {
     pub secret_id: String,

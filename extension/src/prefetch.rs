@@ -6,7 +6,7 @@
 
 use crate::app::App;
 use crate::config::PrefetchItem;
-use crate::model::{ObjectRequest, ParameterRequest, SecretRequest, Target};
+use crate::model::{ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Target};
 use crate::query::{split_selector, Format, ReadOptions};
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,9 +73,16 @@ async fn fetch(app: &App, item: &PrefetchItem) -> bool {
             };
             app.object(&request, OPTIONS).await.map(|_| ())
         }
+        // The whole tree, decrypted: what `by-path?path=..&recursive=true&withDecryption=true`
+        // then answers from the cache.
         PrefetchItem::ParameterPath(path) => {
-            tracing::warn!(%path, "ssm-path prefetch needs the by-path endpoint, which is not built yet; skipped");
-            return false;
+            let request = PathRequest {
+                path: path.clone(),
+                recursive: true,
+                with_decryption: true,
+                target: Target::default(),
+            };
+            app.parameters_by_path(&request, OPTIONS).await.map(|_| ())
         }
     };
     match result {

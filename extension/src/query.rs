@@ -5,7 +5,9 @@
 //! allocates only the request's own strings.
 
 use crate::error::AppError;
-use crate::model::{ObjectRequest, ParameterRequest, SecretRequest, Selector, Service, Target};
+use crate::model::{
+    ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Selector, Service, Target,
+};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -174,9 +176,18 @@ const OBJECT_KEYS: &[&str] = &[
     "refreshNow",
     "region",
 ];
+const PATH_KEYS: &[&str] = &[
+    "path",
+    "recursive",
+    "withDecryption",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+];
 const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
 const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
-const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS);
+const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS && PATH_KEYS.len() <= MAX_KEYS);
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
@@ -272,6 +283,32 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
+}
+
+/// `GET /systemsmanager/parameters/by-path`.
+pub fn path_request(query: Option<&str>) -> Result<(PathRequest, ReadOptions), AppError> {
+    let pairs = Pairs::parse(query, PATH_KEYS)?;
+    let path = pairs.required("path", MAX_NAME)?;
+    if !path.starts_with('/') {
+        return Err(AppError::invalid(
+            "path",
+            "a hierarchy path starts with '/'",
+        ));
+    }
+    let options = pairs.read_options()?;
+    if options.format == Format::Raw {
+        return Err(AppError::invalid(
+            "format",
+            "by-path answers a list: json only",
+        ));
+    }
+    let request = PathRequest {
+        path,
+        recursive: pairs.bool("recursive")?,
+        with_decryption: pairs.bool("withDecryption")?,
+        target: pairs.target()?,
+    };
+    Ok((request, options))
 }
 
 /// What `POST /cache/invalidate` drops.

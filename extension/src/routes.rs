@@ -33,6 +33,16 @@ pub async fn get_parameter(
     Ok(value_response(&entry, outcome, options.format))
 }
 
+pub async fn get_parameters_by_path(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let (request, options) = query::path_request(request.uri().query())?;
+    let (entry, outcome) = app.parameters_by_path(&request, options).await?;
+    Ok(value_response(&entry, outcome, options.format))
+}
+
 pub async fn get_secret(
     _: Authorized,
     State(app): State<Arc<App>>,

@@ -20,6 +20,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/systemsmanager/parameters/get/",
             get(routes::get_parameter),
         )
+        .route(
+            "/systemsmanager/parameters/by-path",
+            get(routes::get_parameters_by_path),
+        )
+        .route(
+            "/systemsmanager/parameters/by-path/",
+            get(routes::get_parameters_by_path),
+        )
         .route("/secretsmanager/get", get(routes::get_secret))
         .route("/secretsmanager/get/", get(routes::get_secret))
         .route("/s3/get", get(routes::get_object))

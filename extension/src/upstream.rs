@@ -2,7 +2,8 @@
 //! stub to `App::new`. Nothing outside the `aws` module sees an SDK type.
 
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
+    UpstreamError,
 };
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
@@ -10,6 +11,11 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Upstream: Send + Sync {
     async fn get_parameter(&self, request: &ParameterRequest) -> Result<Parameter, UpstreamError>;
+    /// GetParametersByPath, following every page.
+    async fn get_parameters_by_path(
+        &self,
+        request: &PathRequest,
+    ) -> Result<Vec<Parameter>, UpstreamError>;
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError>;
     /// GetObject; with `if_none_match` a conditional one that may answer `NotModified`.
     async fn get_object(

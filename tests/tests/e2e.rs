@@ -11,6 +11,7 @@
 mod e2e {
     mod common;
 
+    mod by_path;
     mod cache;
     mod clients;
     mod config;

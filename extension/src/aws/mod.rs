@@ -10,8 +10,8 @@ mod ssm;
 use crate::auth::SessionTokenSource;
 use crate::config::Config;
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, Secret, SecretRequest, Service,
-    UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
+    Service, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -42,6 +42,18 @@ impl Upstream for AwsUpstream {
             unreachable!("the client cache key includes the service")
         };
         ssm::get_parameter(client, request).await
+    }
+
+    async fn get_parameters_by_path(
+        &self,
+        request: &PathRequest,
+    ) -> Result<Vec<Parameter>, UpstreamError> {
+        let cached = self.clients.get(Service::Ssm, &request.target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::Ssm(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        ssm::get_parameters_by_path(client, request).await
     }
 
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError> {

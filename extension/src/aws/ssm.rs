@@ -2,7 +2,7 @@
 
 use super::errors::{empty_answer, upstream_error};
 use super::rfc3339;
-use crate::model::{Parameter, ParameterRequest, Selector, Service, UpstreamError};
+use crate::model::{Parameter, ParameterRequest, PathRequest, Selector, Service, UpstreamError};
 
 pub async fn get_parameter(
     client: &aws_sdk_ssm::Client,
@@ -18,7 +18,43 @@ pub async fn get_parameter(
         .await
         .map_err(|e| upstream_error(Service::Ssm, e))?;
     let parameter = output.parameter.ok_or_else(|| empty_answer(Service::Ssm))?;
-    Ok(Parameter {
+    Ok(convert(parameter, selector))
+}
+
+/// All pages of GetParametersByPath (at most 10 parameters a page, as AWS allows).
+pub async fn get_parameters_by_path(
+    client: &aws_sdk_ssm::Client,
+    request: &PathRequest,
+) -> Result<Vec<Parameter>, UpstreamError> {
+    let mut parameters = Vec::new();
+    let mut next_token = None;
+    loop {
+        let output = client
+            .get_parameters_by_path()
+            .path(&request.path)
+            .recursive(request.recursive)
+            .with_decryption(request.with_decryption)
+            .max_results(10)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| upstream_error(Service::Ssm, e))?;
+        parameters.extend(
+            output
+                .parameters
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| convert(p, None)),
+        );
+        next_token = output.next_token.filter(|t| !t.is_empty());
+        if next_token.is_none() {
+            return Ok(parameters);
+        }
+    }
+}
+
+fn convert(parameter: aws_sdk_ssm::types::Parameter, selector: Option<String>) -> Parameter {
+    Parameter {
         arn: parameter.arn,
         data_type: parameter.data_type,
         last_modified_date: parameter.last_modified_date.as_ref().and_then(rfc3339),
@@ -29,5 +65,5 @@ pub async fn get_parameter(
         kind: parameter.r#type.map(|t| t.as_str().to_owned()),
         value: parameter.value,
         version: Some(parameter.version),
-    })
+    }
 }

@@ -123,6 +123,19 @@ fn objects() {
 }
 
 #[test]
+fn paths() {
+    let (r, _) = path_request(Some("path=%2Fapp%2F&recursive=true&withDecryption=true")).unwrap();
+    assert_eq!(
+        (r.path.as_str(), r.recursive, r.with_decryption),
+        ("/app/", true, true)
+    );
+    let code = |q: &str| path_request(Some(q)).unwrap_err().code().to_owned();
+    assert_eq!(code("recursive=true"), "MissingParameter");
+    assert_eq!(code("path=app"), "InvalidParameter");
+    assert_eq!(code("path=/app&format=raw"), "InvalidParameter");
+}
+
+#[test]
 fn invalidations() {
     assert_eq!(
         invalidate_request(Some("all=true")).unwrap(),

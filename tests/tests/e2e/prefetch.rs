@@ -98,3 +98,26 @@ async fn prefetch_runs_during_lambda_init() {
     assert_eq!(first.x_cache().as_deref(), Some("hit"));
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
+
+#[tokio::test]
+async fn a_prefetched_path_answers_by_path_from_the_cache() {
+    let root = format!("/{}", unique("prefetch-path"));
+    moto::put_parameter(&format!("{root}/a"), "1", ParameterType::String).await;
+    moto::put_parameter(&format!("{root}/deep/b"), "2", ParameterType::SecureString).await;
+    let (proxy, sc) =
+        started_with(|b| b.env("SIDECACHE_PREFETCH", format!("ssm-path:{root}"))).await;
+    let done = poll_until(Duration::from_secs(10), || async {
+        (num(&sc.stats().await, "/cache/entries") == 1).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "{:?}\n{}", proxy.log(), sc.logs());
+    let path = format!(
+        "/systemsmanager/parameters/by-path?path={}&recursive=true&withDecryption=true",
+        sidecache_tests::util::enc(&root)
+    );
+    let resp = sc.get(&path).await;
+    assert_eq!(resp.x_cache().as_deref(), Some("hit"));
+    let doc = resp.ok_json();
+    assert_eq!(doc["Parameters"].as_array().map(Vec::len), Some(2), "{doc}");
+    assert_eq!(proxy.count("GetParametersByPath"), 1);
+}

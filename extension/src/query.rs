@@ -38,7 +38,7 @@ pub struct ReadOptions {
 }
 
 /// Most keys an endpoint accepts; the key lists below must not be longer.
-const MAX_KEYS: usize = 8;
+const MAX_KEYS: usize = 10;
 
 /// A query string parsed once: the first value of each accepted key (as in AWS, the first
 /// occurrence wins) and where it stood. Values without percent-escapes are borrowed, not
@@ -129,10 +129,16 @@ impl<'a> Pairs<'a> {
                 ));
             }
         }
-        Ok(Target {
-            region,
-            role_arn: None,
-        })
+        let role_arn = self.optional("roleArn", MAX_NAME)?;
+        if let Some(role) = &role_arn {
+            if !(role.starts_with("arn:") && role.contains(":role/")) {
+                return Err(AppError::invalid(
+                    "roleArn",
+                    "expected an IAM role ARN, arn:aws:iam::<account>:role/<name>",
+                ));
+            }
+        }
+        Ok(Target { region, role_arn })
     }
 }
 
@@ -156,6 +162,7 @@ const PARAMETER_KEYS: &[&str] = &[
     "maxAge",
     "refreshNow",
     "region",
+    "roleArn",
 ];
 const SECRET_KEYS: &[&str] = &[
     "secretId",
@@ -165,6 +172,7 @@ const SECRET_KEYS: &[&str] = &[
     "maxAge",
     "refreshNow",
     "region",
+    "roleArn",
 ];
 const OBJECT_KEYS: &[&str] = &[
     "bucket",
@@ -175,6 +183,7 @@ const OBJECT_KEYS: &[&str] = &[
     "maxAge",
     "refreshNow",
     "region",
+    "roleArn",
 ];
 const PATH_KEYS: &[&str] = &[
     "path",
@@ -184,6 +193,7 @@ const PATH_KEYS: &[&str] = &[
     "maxAge",
     "refreshNow",
     "region",
+    "roleArn",
 ];
 const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
 const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);

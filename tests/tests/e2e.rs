@@ -22,6 +22,7 @@ mod e2e {
     mod logs;
     mod parameters;
     mod prefetch;
+    mod roles;
     mod s3;
     mod s3_files;
     mod s3_large;

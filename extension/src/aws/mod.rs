@@ -3,6 +3,7 @@
 
 mod clients;
 mod errors;
+mod role;
 mod s3;
 mod secrets;
 mod ssm;

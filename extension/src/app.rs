@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::{classify, AppError};
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
-    Selector, Service, UpstreamError,
+    Selector, Service, Target, UpstreamError,
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
@@ -21,6 +21,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod batch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -131,17 +133,12 @@ impl App {
         request: &ParameterRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        let key = CacheKey {
-            service: Service::Ssm,
-            name: request.name.as_str().into(),
-            selector: match &request.selector {
-                None => "".into(),
-                Some(Selector::Version(v)) => format!("v{v}").into(),
-                Some(Selector::Label(l)) => format!("l:{l}").into(),
-            },
-            decrypt: request.with_decryption,
-            target: request.target.clone(),
-        };
+        let key = parameter_key(
+            &request.name,
+            request.selector.as_ref(),
+            request.with_decryption,
+            &request.target,
+        );
         let freshness = Freshness {
             ttl: self.ssm_ttl,
             max_age: options.max_age,
@@ -150,12 +147,7 @@ impl App {
             .get_or_fetch(key, freshness, |_| async {
                 let parameter =
                     self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
-                let json = render(&ParameterBody {
-                    parameter: &parameter,
-                    result_metadata: ResultMetadata {},
-                });
-                let raw = Bytes::from(parameter.value.unwrap_or_default());
-                Ok(Entry::new(json, raw, TEXT))
+                Ok(parameter_entry(parameter))
             })
             .await
     }
@@ -386,6 +378,35 @@ impl App {
             },
         }
     }
+}
+
+/// One parameter's cache key; `get` and `get-many` share it, so either fills the cache for both.
+fn parameter_key(
+    name: &str,
+    selector: Option<&Selector>,
+    decrypt: bool,
+    target: &Target,
+) -> CacheKey {
+    CacheKey {
+        service: Service::Ssm,
+        name: name.into(),
+        selector: match selector {
+            None => "".into(),
+            Some(Selector::Version(v)) => format!("v{v}").into(),
+            Some(Selector::Label(l)) => format!("l:{l}").into(),
+        },
+        decrypt,
+        target: target.clone(),
+    }
+}
+
+/// One parameter's cached answer: the `get` body, and the bare value for `format=raw`.
+fn parameter_entry(parameter: Parameter) -> Entry {
+    let json = render(&ParameterBody {
+        parameter: &parameter,
+        result_metadata: ResultMetadata {},
+    });
+    Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT)
 }
 
 fn render<T: Serialize>(body: &T) -> Bytes {

@@ -250,18 +250,9 @@ impl ValueCache {
         };
         let requested_at = Instant::now();
         let cached = entries.get(&key);
-        if let Some(entry) = &cached {
-            match &entry.not_found {
-                None if entry.age() <= freshness.limit() => {
-                    self.stats.hits.incr();
-                    return Ok((entry.clone(), Outcome::Hit));
-                }
-                Some(error) if entry.age() <= self.negative_ttl.min(freshness.limit()) => {
-                    self.stats.hits.incr();
-                    return Err(error.clone());
-                }
-                _ => {}
-            }
+        if let Some(answer) = cached.as_ref().and_then(|e| self.answer(e, freshness)) {
+            self.stats.hits.incr();
+            return answer.map(|e| (e, Outcome::Hit));
         }
         self.stats.misses.incr();
         let outcome = if cached.is_some() {
@@ -364,6 +355,51 @@ impl ValueCache {
             e.run_pending_tasks();
             e.entry_count()
         })
+    }
+
+    /// The cached answer for `key` when fresh enough, without fetching (batch reads look up
+    /// each name, then fetch the missing ones together). Counts a hit when it answers.
+    pub fn lookup(
+        &self,
+        key: &CacheKey,
+        freshness: Freshness,
+    ) -> Option<Result<Arc<Entry>, AppError>> {
+        let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
+        let answer = self.answer(&entries.get(key)?, freshness)?;
+        self.stats.hits.incr();
+        Some(answer)
+    }
+
+    /// What a cached entry may still answer: its value within the freshness limit, or its
+    /// not-found within the negative TTL; `None` when it must be fetched again.
+    fn answer(
+        &self,
+        entry: &Arc<Entry>,
+        freshness: Freshness,
+    ) -> Option<Result<Arc<Entry>, AppError>> {
+        match &entry.not_found {
+            None if entry.age() <= freshness.limit() => Some(Ok(entry.clone())),
+            Some(error) if entry.age() <= self.negative_ttl.min(freshness.limit()) => {
+                Some(Err(error.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Stores a value fetched outside `get_or_fetch` (a batch read), as if fetched now.
+    pub fn insert(&self, key: CacheKey, mut entry: Entry, ttl: Duration) -> Arc<Entry> {
+        entry.keep_for = ttl + self.stale_if_error;
+        let entry = Arc::new(entry);
+        if let Some(entries) = self.entries.as_ref().filter(|_| !ttl.is_zero()) {
+            self.bytes.add(entry.size());
+            entries.insert(key, entry.clone());
+        }
+        entry
+    }
+
+    /// Counts requests answered by an upstream call made outside `get_or_fetch`.
+    pub fn count_misses(&self, n: u64) {
+        self.stats.misses.add(n);
     }
 
     /// Drops every entry whose key matches (S3 files go with their entries); returns how many.

@@ -58,6 +58,22 @@ pub struct ParameterRequest {
     pub target: Target,
 }
 
+/// Several parameters at once (GetParameters, at most 10 names a call). Names may carry a
+/// `:version` or `:label` selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParametersRequest {
+    pub names: Vec<String>,
+    pub with_decryption: bool,
+    pub target: Target,
+}
+
+/// What GetParameters found, and the names it did not.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParametersFound {
+    pub parameters: Vec<Parameter>,
+    pub invalid: Vec<String>,
+}
+
 /// Every parameter under a path (GetParametersByPath, all pages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRequest {

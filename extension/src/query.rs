@@ -6,7 +6,8 @@
 
 use crate::error::AppError;
 use crate::model::{
-    ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Selector, Service, Target,
+    ObjectRequest, ParameterRequest, ParametersRequest, PathRequest, SecretRequest, Selector,
+    Service, Target,
 };
 use std::borrow::Cow;
 use std::time::Duration;
@@ -195,9 +196,21 @@ const PATH_KEYS: &[&str] = &[
     "region",
     "roleArn",
 ];
+const MANY_KEYS: &[&str] = &[
+    "names",
+    "withDecryption",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+    "roleArn",
+];
+/// Names in one `get-many` request (GetParameters is called 10 at a time).
+const MAX_MANY: usize = 100;
 const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
 const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
 const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS && PATH_KEYS.len() <= MAX_KEYS);
+const _: () = assert!(MANY_KEYS.len() <= MAX_KEYS);
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
@@ -293,6 +306,42 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
+}
+
+/// `GET /systemsmanager/parameters/get-many`: `names=a,b,c` (each may carry a selector).
+pub fn many_request(query: Option<&str>) -> Result<(ParametersRequest, ReadOptions), AppError> {
+    let pairs = Pairs::parse(query, MANY_KEYS)?;
+    let list = pairs.required("names", MAX_MANY * (MAX_NAME + 1))?;
+    let mut names: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let name = bounded("names", name, MAX_NAME)?;
+        split_selector(&name)?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return Err(AppError::MissingParameter("names"));
+    }
+    if names.len() > MAX_MANY {
+        return Err(AppError::invalid(
+            "names",
+            format!("at most {MAX_MANY} names"),
+        ));
+    }
+    let options = pairs.read_options()?;
+    if options.format == Format::Raw {
+        return Err(AppError::invalid(
+            "format",
+            "get-many answers a list: json only",
+        ));
+    }
+    let request = ParametersRequest {
+        names,
+        with_decryption: pairs.bool("withDecryption")?,
+        target: pairs.target()?,
+    };
+    Ok((request, options))
 }
 
 /// `GET /systemsmanager/parameters/by-path`.

@@ -33,6 +33,21 @@ pub async fn get_parameter(
     Ok(value_response(&entry, outcome, options.format))
 }
 
+pub async fn get_parameters_many(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let (request, options) = query::many_request(request.uri().query())?;
+    let (body, outcome) = app.parameters_many(&request, options).await?;
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, JSON);
+    // Values of several ages: no single `Age`; `hit` only when none was fetched.
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+    Ok(response)
+}
+
 pub async fn get_parameters_by_path(
     _: Authorized,
     State(app): State<Arc<App>>,

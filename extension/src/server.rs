@@ -21,6 +21,14 @@ pub fn router(app: Arc<App>) -> Router {
             get(routes::get_parameter),
         )
         .route(
+            "/systemsmanager/parameters/get-many",
+            get(routes::get_parameters_many),
+        )
+        .route(
+            "/systemsmanager/parameters/get-many/",
+            get(routes::get_parameters_many),
+        )
+        .route(
             "/systemsmanager/parameters/by-path",
             get(routes::get_parameters_by_path),
         )

@@ -2,8 +2,8 @@
 //! stub to `App::new`. Nothing outside the `aws` module sees an SDK type.
 
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
-    UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
+    PathRequest, Secret, SecretRequest, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
@@ -11,6 +11,11 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Upstream: Send + Sync {
     async fn get_parameter(&self, request: &ParameterRequest) -> Result<Parameter, UpstreamError>;
+    /// GetParameters for at most 10 names.
+    async fn get_parameters(
+        &self,
+        request: &ParametersRequest,
+    ) -> Result<ParametersFound, UpstreamError>;
     /// GetParametersByPath, following every page.
     async fn get_parameters_by_path(
         &self,

@@ -11,8 +11,8 @@ mod ssm;
 use crate::auth::SessionTokenSource;
 use crate::config::Config;
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
-    Service, UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
+    PathRequest, Secret, SecretRequest, Service, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -43,6 +43,18 @@ impl Upstream for AwsUpstream {
             unreachable!("the client cache key includes the service")
         };
         ssm::get_parameter(client, request).await
+    }
+
+    async fn get_parameters(
+        &self,
+        request: &ParametersRequest,
+    ) -> Result<ParametersFound, UpstreamError> {
+        let cached = self.clients.get(Service::Ssm, &request.target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::Ssm(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        ssm::get_parameters(client, request).await
     }
 
     async fn get_parameters_by_path(

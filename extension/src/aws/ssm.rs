@@ -2,7 +2,10 @@
 
 use super::errors::{empty_answer, upstream_error};
 use super::rfc3339;
-use crate::model::{Parameter, ParameterRequest, PathRequest, Selector, Service, UpstreamError};
+use crate::model::{
+    Parameter, ParameterRequest, ParametersFound, ParametersRequest, PathRequest, Selector,
+    Service, UpstreamError,
+};
 
 pub async fn get_parameter(
     client: &aws_sdk_ssm::Client,
@@ -19,6 +22,29 @@ pub async fn get_parameter(
         .map_err(|e| upstream_error(Service::Ssm, e))?;
     let parameter = output.parameter.ok_or_else(|| empty_answer(Service::Ssm))?;
     Ok(convert(parameter, selector))
+}
+
+/// GetParameters: at most 10 names, as AWS allows (the caller chunks).
+pub async fn get_parameters(
+    client: &aws_sdk_ssm::Client,
+    request: &ParametersRequest,
+) -> Result<ParametersFound, UpstreamError> {
+    let output = client
+        .get_parameters()
+        .set_names(Some(request.names.clone()))
+        .with_decryption(request.with_decryption)
+        .send()
+        .await
+        .map_err(|e| upstream_error(Service::Ssm, e))?;
+    Ok(ParametersFound {
+        parameters: output
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| convert(p, None))
+            .collect(),
+        invalid: output.invalid_parameters.unwrap_or_default(),
+    })
 }
 
 /// All pages of GetParametersByPath (at most 10 parameters a page, as AWS allows).

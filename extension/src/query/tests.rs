@@ -123,6 +123,23 @@ fn objects() {
 }
 
 #[test]
+fn many() {
+    let (r, _) = many_request(Some("names=%2Fa,%2Fb:2,%2Fa,,&withDecryption=true")).unwrap();
+    assert_eq!(r.names, ["/a", "/b:2"]);
+    assert!(r.with_decryption);
+    let code = |q: &str| many_request(Some(q)).unwrap_err().code().to_owned();
+    assert_eq!(code("names=,,"), "MissingParameter");
+    assert_eq!(code("withDecryption=true"), "MissingParameter");
+    assert_eq!(code("names=a:0"), "InvalidParameter");
+    assert_eq!(code("names=a&format=raw"), "InvalidParameter");
+    let too_many: Vec<String> = (0..101).map(|i| format!("p{i}")).collect();
+    assert_eq!(
+        code(&format!("names={}", too_many.join(","))),
+        "InvalidParameter"
+    );
+}
+
+#[test]
 fn paths() {
     let (r, _) = path_request(Some("path=%2Fapp%2F&recursive=true&withDecryption=true")).unwrap();
     assert_eq!(

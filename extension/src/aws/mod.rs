@@ -12,7 +12,7 @@ use crate::auth::SessionTokenSource;
 use crate::config::Config;
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
-    PathRequest, Secret, SecretRequest, Service, UpstreamError,
+    PathRequest, Secret, SecretRequest, Service, Target, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -32,41 +32,49 @@ impl AwsUpstream {
             clients: ClientCache::new(config),
         }
     }
+
+    /// Runs `call` with the target's SSM client, holding one of its connection permits.
+    async fn ssm<T>(
+        &self,
+        target: &Target,
+        call: impl AsyncFnOnce(&aws_sdk_ssm::Client) -> T,
+    ) -> T {
+        let cached = self.clients.get(Service::Ssm, target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::Ssm(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        call(client).await
+    }
 }
 
 #[async_trait]
 impl Upstream for AwsUpstream {
     async fn get_parameter(&self, request: &ParameterRequest) -> Result<Parameter, UpstreamError> {
-        let cached = self.clients.get(Service::Ssm, &request.target).await;
-        let _permit = cached.permit().await;
-        let SdkClient::Ssm(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        ssm::get_parameter(client, request).await
+        self.ssm(&request.target, async |c| {
+            ssm::get_parameter(c, request).await
+        })
+        .await
     }
 
     async fn get_parameters(
         &self,
         request: &ParametersRequest,
     ) -> Result<ParametersFound, UpstreamError> {
-        let cached = self.clients.get(Service::Ssm, &request.target).await;
-        let _permit = cached.permit().await;
-        let SdkClient::Ssm(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        ssm::get_parameters(client, request).await
+        self.ssm(&request.target, async |c| {
+            ssm::get_parameters(c, request).await
+        })
+        .await
     }
 
     async fn get_parameters_by_path(
         &self,
         request: &PathRequest,
     ) -> Result<Vec<Parameter>, UpstreamError> {
-        let cached = self.clients.get(Service::Ssm, &request.target).await;
-        let _permit = cached.permit().await;
-        let SdkClient::Ssm(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        ssm::get_parameters_by_path(client, request).await
+        self.ssm(&request.target, async |c| {
+            ssm::get_parameters_by_path(c, request).await
+        })
+        .await
     }
 
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError> {

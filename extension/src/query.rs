@@ -88,6 +88,23 @@ impl<'a> Pairs<'a> {
         self.get(name).map(|v| bounded(name, v, max)).transpose()
     }
 
+    /// Like `optional`, with an empty value counting as absent.
+    fn nonempty(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
+        Ok(self.optional(name, max)?.filter(|v| !v.is_empty()))
+    }
+
+    /// Read options of an endpoint that answers a list: JSON only.
+    fn list_options(&self, endpoint: &str) -> Result<ReadOptions, AppError> {
+        let options = self.read_options()?;
+        if options.format == Format::Raw {
+            return Err(AppError::invalid(
+                "format",
+                format!("{endpoint} answers a list: json only"),
+            ));
+        }
+        Ok(options)
+    }
+
     fn bool(&self, name: &'static str) -> Result<bool, AppError> {
         match self.get(name) {
             None => Ok(false),
@@ -253,12 +270,8 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
     let pairs = Pairs::parse(query, SECRET_KEYS)?;
     let request = SecretRequest {
         secret_id: pairs.required("secretId", MAX_NAME)?,
-        version_id: pairs
-            .optional("versionId", MAX_VERSION_ID)?
-            .filter(|v| !v.is_empty()),
-        version_stage: pairs
-            .optional("versionStage", MAX_STAGE)?
-            .filter(|v| !v.is_empty()),
+        version_id: pairs.nonempty("versionId", MAX_VERSION_ID)?,
+        version_stage: pairs.nonempty("versionStage", MAX_STAGE)?,
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -300,9 +313,7 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
     let request = ObjectRequest {
         bucket,
         key,
-        version_id: pairs
-            .optional("versionId", MAX_OBJECT_VERSION)?
-            .filter(|v| !v.is_empty()),
+        version_id: pairs.nonempty("versionId", MAX_OBJECT_VERSION)?,
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -329,13 +340,7 @@ pub fn many_request(query: Option<&str>) -> Result<(ParametersRequest, ReadOptio
             format!("at most {MAX_MANY} names"),
         ));
     }
-    let options = pairs.read_options()?;
-    if options.format == Format::Raw {
-        return Err(AppError::invalid(
-            "format",
-            "get-many answers a list: json only",
-        ));
-    }
+    let options = pairs.list_options("get-many")?;
     let request = ParametersRequest {
         names,
         with_decryption: pairs.bool("withDecryption")?,
@@ -354,13 +359,7 @@ pub fn path_request(query: Option<&str>) -> Result<(PathRequest, ReadOptions), A
             "a hierarchy path starts with '/'",
         ));
     }
-    let options = pairs.read_options()?;
-    if options.format == Format::Raw {
-        return Err(AppError::invalid(
-            "format",
-            "by-path answers a list: json only",
-        ));
-    }
+    let options = pairs.list_options("by-path")?;
     let request = PathRequest {
         path,
         recursive: pairs.bool("recursive")?,

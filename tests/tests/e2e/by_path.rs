@@ -8,7 +8,7 @@ use sidecache_tests::check::assert_api_error;
 use sidecache_tests::moto;
 use sidecache_tests::util::{enc, unique};
 
-use super::common::started;
+use super::common::{listed, started};
 
 fn by_path(path: &str, extra: &str) -> String {
     format!(
@@ -19,17 +19,7 @@ fn by_path(path: &str, extra: &str) -> String {
 
 /// Name -> Value of a by-path answer.
 fn values(doc: &serde_json::Value) -> BTreeMap<String, String> {
-    doc["Parameters"]
-        .as_array()
-        .unwrap_or_else(|| panic!("Parameters should be a list: {doc}"))
-        .iter()
-        .map(|p| {
-            (
-                p["Name"].as_str().unwrap().to_owned(),
-                p["Value"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    listed(doc).into_iter().collect()
 }
 
 #[tokio::test]

@@ -36,3 +36,20 @@ pub fn value_of(resp: &sidecache_tests::Resp) -> String {
         .unwrap_or_else(|| panic!("Parameter.Value should be a string in {body}"))
         .to_owned()
 }
+
+/// (Name, Value) of each parameter in a list answer (`get-many`, `by-path`), in order.
+pub fn listed(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["Parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("Parameters should be a list: {doc}"))
+        .iter()
+        .map(|p| {
+            let field = |f: &str| {
+                p[f].as_str()
+                    .unwrap_or_else(|| panic!("{f} in {p}"))
+                    .to_owned()
+            };
+            (field("Name"), field("Value"))
+        })
+        .collect()
+}

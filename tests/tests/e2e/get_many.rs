@@ -6,25 +6,11 @@ use sidecache_tests::check::assert_api_error;
 use sidecache_tests::moto;
 use sidecache_tests::util::{enc, unique};
 
-use super::common::{param, started};
+use super::common::{listed, param, started};
 
 fn many(names: &[String], extra: &str) -> String {
     let list = names.iter().map(|n| enc(n)).collect::<Vec<_>>().join(",");
     format!("/systemsmanager/parameters/get-many?names={list}{extra}")
-}
-
-fn names_and_values(doc: &serde_json::Value) -> Vec<(String, String)> {
-    doc["Parameters"]
-        .as_array()
-        .unwrap_or_else(|| panic!("Parameters should be a list: {doc}"))
-        .iter()
-        .map(|p| {
-            (
-                p["Name"].as_str().unwrap().to_owned(),
-                p["Value"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -47,7 +33,7 @@ async fn answers_in_request_order_with_invalid_names_listed() {
         .await;
     let doc = first.ok_json();
     assert_eq!(
-        names_and_values(&doc),
+        listed(&doc),
         [
             (b.clone(), "beta-secret".to_owned()),
             (a.clone(), "alpha".to_owned())
@@ -80,7 +66,7 @@ async fn fetches_only_what_is_missing_ten_at_a_time() {
     // One of them is already cached through a single get.
     sc.get(&param(&names[3], "")).await.ok_json();
     let resp = sc.get(&many(&names, "")).await;
-    let got = names_and_values(&resp.ok_json());
+    let got = listed(&resp.ok_json());
     assert_eq!(got.len(), 25);
     assert!(
         got.iter()
@@ -99,7 +85,7 @@ async fn selectors_and_bad_input() {
     moto::put_parameter(&name, "two", ParameterType::String).await;
     let (_proxy, sc) = started().await;
     let doc = sc.get(&many(&[format!("{name}:1")], "")).await.ok_json();
-    assert_eq!(names_and_values(&doc), [(name.clone(), "one".to_owned())]);
+    assert_eq!(listed(&doc), [(name.clone(), "one".to_owned())]);
     assert_eq!(doc["Parameters"][0]["Selector"], ":1");
 
     assert_api_error(

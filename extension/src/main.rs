@@ -17,9 +17,7 @@ fn main() {
         tracing::warn!("unknown variable {name} is ignored; did you mean {closest}?");
     }
     let config = Config::from_env(&env);
-    let runtime_api = std::env::var(config::ENV_RUNTIME_API)
-        .ok()
-        .filter(|v| !v.is_empty());
+    let runtime_api = config::runtime_api(&env);
     // Lambda requires the registered name to be the file name under /opt/extensions.
     let name = std::env::args()
         .next()

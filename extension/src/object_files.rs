@@ -60,10 +60,6 @@ impl ObjectFiles {
         }
     }
 
-    pub fn max_object_bytes(&self) -> u64 {
-        self.max_object_bytes
-    }
-
     /// Creates the directory (owner-only) and deletes what a previous process left in it: its
     /// files may be partial or stale, and nothing records which version they hold. Files that
     /// do not look like ours are left alone.

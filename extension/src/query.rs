@@ -170,7 +170,8 @@ fn bounded(name: &'static str, value: &str, max: usize) -> Result<String, AppErr
     Ok(value.to_owned())
 }
 
-/// Keys each endpoint accepts: its own plus the shared `format`, `maxAge`, `refreshNow`, `region`.
+/// Keys each endpoint accepts: its own plus the shared `format`, `maxAge`, `refreshNow`,
+/// `region` and `roleArn`.
 const PARAMETER_KEYS: &[&str] = &[
     "name",
     "version",

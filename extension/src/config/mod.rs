@@ -150,8 +150,6 @@ pub struct Config {
     pub stale_if_error: Duration,
     pub negative_ttl: Duration,
     pub prefetch: Vec<PrefetchItem>,
-    /// `host:port` of the Lambda Runtime API; `None` means standalone mode.
-    pub runtime_api: Option<String>,
 }
 
 /// Every invalid variable, so one failed start-up reports them all.
@@ -216,9 +214,8 @@ impl Config {
         let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
         let prefetch = prefetch::read(&mut r, ENV_PREFETCH);
-        let runtime_api = r.raw(ENV_RUNTIME_API);
         // Inside Lambda nothing outside the execution environment should reach the cache.
-        if runtime_api.is_some() && listen.iter().any(|ip| !ip.is_loopback()) {
+        if runtime_api(env).is_some() && listen.iter().any(|ip| !ip.is_loopback()) {
             r.errors.push(InvalidVar {
                 name: ENV_LISTEN,
                 value: r.raw(ENV_LISTEN).unwrap_or_default(),
@@ -253,7 +250,6 @@ impl Config {
             stale_if_error,
             negative_ttl,
             prefetch,
-            runtime_api,
         })
     }
 
@@ -261,6 +257,12 @@ impl Config {
     pub fn caching(&self) -> bool {
         self.cache_enabled && self.cache_size > 0
     }
+}
+
+/// `host:port` of the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`); `None` means standalone.
+/// Read apart from [`Config`] because a failed configuration is still reported to Lambda.
+pub fn runtime_api(env: &dyn Env) -> Option<String> {
+    Reader::new(env).raw(ENV_RUNTIME_API)
 }
 
 /// Log settings alone, read leniently before the rest so that configuration errors themselves

@@ -24,7 +24,7 @@ fn defaults_match_the_aws_extension() {
     assert_eq!(config.listen.len(), 2);
     assert!(config.listen.iter().all(|a| a.is_loopback()));
     assert!(!config.s3_path_style);
-    assert_eq!(config.runtime_api, None);
+    assert_eq!(runtime_api(&env(&[("AWS_LAMBDA_RUNTIME_API", " ")])), None);
 }
 
 #[test]

@@ -5,8 +5,7 @@
 
 use crate::app::App;
 use crate::error::AppError;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -14,8 +13,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use subtle::ConstantTimeEq;
 
-pub const TOKEN_HEADER: &str = "x-aws-parameters-secrets-token";
-const FORWARDED_HEADER: &str = "x-forwarded-for";
+// Constant names: looking a `&str` name up parses and hashes it on every request.
+pub const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-aws-parameters-secrets-token");
+const FORWARDED_HEADER: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// How often a token file is checked for changes while the presented token keeps matching.
 const FILE_RECHECK: Duration = Duration::from_secs(1);
 /// Refreshes of credential-derived tokens on a mismatch are bounded, as each may call out.
@@ -154,48 +154,24 @@ impl CredentialsToken {
     }
 }
 
-/// Extractor for endpoints that need the token. Rejections are our JSON errors.
-pub struct Authorized;
-
-impl FromRequestParts<Arc<App>> for Authorized {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        NotForwarded::check(parts)?;
-        let presented = parts
-            .headers
-            .get(TOKEN_HEADER)
-            .ok_or(AppError::MissingToken)?;
-        if app.token.verify(presented.as_bytes()).await {
-            Ok(Authorized)
-        } else {
-            tracing::debug!(
-                path = parts.uri.path(),
-                "rejected request with a wrong token"
-            );
-            Err(AppError::InvalidToken)
-        }
-    }
-}
-
-/// Extractor for endpoints without a token (`/ping`): still no forwarded requests.
-pub struct NotForwarded;
-
-impl NotForwarded {
-    fn check(parts: &Parts) -> Result<(), AppError> {
-        if parts.headers.contains_key(FORWARDED_HEADER) {
-            return Err(AppError::Forwarded);
-        }
+/// For endpoints that need the token: no forwarded request, and the right token.
+pub async fn authorize(app: &App, headers: &HeaderMap, path: &str) -> Result<(), AppError> {
+    not_forwarded(headers)?;
+    let presented = headers.get(&TOKEN_HEADER).ok_or(AppError::MissingToken)?;
+    if app.token.verify(presented.as_bytes()).await {
         Ok(())
+    } else {
+        tracing::debug!(path, "rejected request with a wrong token");
+        Err(AppError::InvalidToken)
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for NotForwarded {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        NotForwarded::check(parts).map(|_| NotForwarded)
+/// For endpoints without a token (`/ping`): still no forwarded requests.
+pub fn not_forwarded(headers: &HeaderMap) -> Result<(), AppError> {
+    if headers.contains_key(&FORWARDED_HEADER) {
+        return Err(AppError::Forwarded);
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -98,7 +98,8 @@ async fn start(config: Config) -> Result<Running, StartError> {
     // In the background: registration and the function's INIT do not wait for it.
     prefetch::spawn(app.clone(), config.prefetch.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serve(listeners, app, async {
+    let limits = server::Limits::from_config(&config);
+    let serving = tokio::spawn(server::serve(listeners, app, limits, async {
         let _ = stop_rx.await;
     }));
     Ok((serving, stop_tx))

@@ -27,7 +27,10 @@ fn main() {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "sidecache".to_owned());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: a Lambda function gets a fraction of one core, so worker threads only add
+    // start-up work, scheduling cost per request and a glibc heap arena each (memory kept after
+    // bursts). See docs/performance.md.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");

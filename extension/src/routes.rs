@@ -1,46 +1,137 @@
-//! HTTP handlers: parse the query, ask `App`, shape the response. Nothing else.
+//! Every endpoint in one table (`dispatch`), and the handlers: check who asks, parse the query,
+//! ask `App`, shape the response. Nothing else.
+//!
+//! Dispatch is a `match` on the path rather than axum's router and extractors: a cache hit is
+//! a map lookup plus sending stored bytes, and routing through axum cost more than that
+//! (docs/performance.md). hyper still parses and writes HTTP; axum still shapes errors and
+//! JSON documents.
+
+mod body;
+
+pub use body::{Reply, ReplyBody};
 
 use crate::app::{App, VERSION};
-use crate::auth::{Authorized, NotForwarded};
+use crate::auth;
 use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::query::{self, Format};
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
-use std::sync::{Arc, LazyLock};
+use std::sync::{LazyLock, OnceLock};
 use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
-pub async fn ping(_: NotForwarded) -> Response {
-    Json(json!({"status": "ok", "version": VERSION})).into_response()
+/// What a path names. Value endpoints answer with or without a trailing `/`, as the AWS
+/// extension does.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Ping,
+    Parameter,
+    ParametersMany,
+    ParametersByPath,
+    Secret,
+    Object,
+    Stats,
+    Invalidate,
 }
 
-// The value handlers take the whole request last (moved, not copied) rather than the `Uri`
-// extractor, which clones it.
-pub async fn get_parameter(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let (request, options) = query::parameter_request(request.uri().query())?;
+/// The route table: every endpoint and the one method it answers (GET also answers HEAD).
+fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
+    use Endpoint::*;
+    Some(match path {
+        "/ping" => (Ping, Method::GET),
+        "/systemsmanager/parameters/get" | "/systemsmanager/parameters/get/" => {
+            (Parameter, Method::GET)
+        }
+        "/systemsmanager/parameters/get-many" | "/systemsmanager/parameters/get-many/" => {
+            (ParametersMany, Method::GET)
+        }
+        "/systemsmanager/parameters/by-path" | "/systemsmanager/parameters/by-path/" => {
+            (ParametersByPath, Method::GET)
+        }
+        "/secretsmanager/get" | "/secretsmanager/get/" => (Secret, Method::GET),
+        "/s3/get" | "/s3/get/" => (Object, Method::GET),
+        "/stats" => (Stats, Method::GET),
+        "/cache/invalidate" => (Invalidate, Method::POST),
+        _ => return None,
+    })
+}
+
+/// Answers one request. Unknown paths are 404 and wrong methods 405 before any token check.
+pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
+    let path = request.uri().path();
+    let Some((endpoint, method)) = endpoint(path) else {
+        return error(AppError::UnknownEndpoint(path.chars().take(200).collect()));
+    };
+    let allowed =
+        request.method() == method || (method == Method::GET && request.method() == Method::HEAD);
+    if !allowed {
+        return method_not_allowed(&method);
+    }
+    let headers = request.headers();
+    let checked = match endpoint {
+        Endpoint::Ping => auth::not_forwarded(headers),
+        _ => auth::authorize(app, headers, path).await,
+    };
+    if let Err(e) = checked {
+        return error(e);
+    }
+    let query = request.uri().query();
+    let answer = match endpoint {
+        Endpoint::Ping => Ok(ping()),
+        Endpoint::Parameter => get_parameter(app, query).await,
+        Endpoint::ParametersMany => get_parameters_many(app, query).await,
+        Endpoint::ParametersByPath => get_parameters_by_path(app, query).await,
+        Endpoint::Secret => get_secret(app, query).await,
+        Endpoint::Object => get_object(app, query).await,
+        Endpoint::Stats => Ok(body::from_axum(Json(app.stats_report()).into_response())),
+        Endpoint::Invalidate => invalidate(app, query),
+    };
+    answer.unwrap_or_else(error)
+}
+
+fn error(error: AppError) -> Reply {
+    body::from_axum(error.into_response())
+}
+
+/// As axum answers a known path asked with another method: 405, `Allow`, no body.
+fn method_not_allowed(method: &Method) -> Reply {
+    let allow = if method == Method::GET {
+        HeaderValue::from_static("GET,HEAD")
+    } else {
+        HeaderValue::from_static("POST")
+    };
+    let mut response = Reply::new(ReplyBody::Full(None));
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response.headers_mut().insert(header::ALLOW, allow);
+    response
+}
+
+fn ping() -> Reply {
+    static BODY: LazyLock<bytes::Bytes> = LazyLock::new(|| {
+        serde_json::to_vec(&json!({"status": "ok", "version": VERSION}))
+            .expect("ping body serialises")
+            .into()
+    });
+    let mut response = Reply::new(ReplyBody::full(BODY.clone()));
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    response
+}
+
+async fn get_parameter(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::parameter_request(query)?;
     let (entry, outcome) = app.parameter(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
 
-pub async fn get_parameters_many(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let (request, options) = query::many_request(request.uri().query())?;
+async fn get_parameters_many(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::many_request(query)?;
     let (body, outcome) = app.parameters_many(&request, options).await?;
-    let mut response = Response::new(Body::from(body));
+    let mut response = Reply::new(ReplyBody::full(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, JSON);
     // Values of several ages: no single `Age`; `hit` only when none was fetched.
@@ -48,32 +139,20 @@ pub async fn get_parameters_many(
     Ok(response)
 }
 
-pub async fn get_parameters_by_path(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let (request, options) = query::path_request(request.uri().query())?;
+async fn get_parameters_by_path(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::path_request(query)?;
     let (entry, outcome) = app.parameters_by_path(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
 
-pub async fn get_secret(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let (request, options) = query::secret_request(request.uri().query())?;
+async fn get_secret(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::secret_request(query)?;
     let (entry, outcome) = app.secret(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format))
 }
 
-pub async fn get_object(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let (request, options) = query::object_request(request.uri().query())?;
+async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::object_request(query)?;
     let (entry, outcome) = app.object(&request, options).await?;
     match (options.format, &entry.file) {
         (Format::Raw, Some(file)) => {
@@ -83,8 +162,8 @@ pub async fn get_object(
                 .await
                 .map_err(|e| AppError::Storage(format!("cached object file unavailable: {e}")))?;
             let length = handle.metadata().await.map(|m| m.len()).ok();
-            let body = Body::from_stream(ReaderStream::with_capacity(handle, 64 << 10));
-            let mut response = Response::new(body);
+            let stream = ReaderStream::with_capacity(handle, 64 << 10);
+            let mut response = Reply::new(ReplyBody::Axum(axum::body::Body::from_stream(stream)));
             set_headers(
                 &mut response,
                 &entry,
@@ -102,52 +181,39 @@ pub async fn get_object(
     }
 }
 
-pub async fn invalidate(
-    _: Authorized,
-    State(app): State<Arc<App>>,
-    request: Request,
-) -> Result<Response, AppError> {
-    let what = query::invalidate_request(request.uri().query())?;
-    Ok(Json(json!({ "invalidated": app.invalidate(&what) })).into_response())
-}
-
-pub async fn stats(_: Authorized, State(app): State<Arc<App>>) -> Response {
-    Json(app.stats_report()).into_response()
-}
-
-pub async fn unknown_endpoint(uri: Uri) -> AppError {
-    AppError::UnknownEndpoint(uri.path().chars().take(200).collect())
+fn invalidate(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let what = query::invalidate_request(query)?;
+    let document = Json(json!({ "invalidated": app.invalidate(&what) }));
+    Ok(body::from_axum(document.into_response()))
 }
 
 /// The cached bytes as they are: a reference-count increment, no copy, no serialisation.
-fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Response {
+fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Reply {
     let (body, content_type) = match format {
         Format::Json => (entry.json.clone(), JSON),
         Format::Raw => (entry.raw.clone(), entry.raw_content_type.clone()),
     };
-    let mut response = Response::new(Body::from(body));
+    let mut response = Reply::new(ReplyBody::full(body));
     set_headers(&mut response, entry, outcome, content_type);
     response
 }
 
-fn set_headers(
-    response: &mut Response,
-    entry: &Entry,
-    outcome: Outcome,
-    content_type: HeaderValue,
-) {
+fn set_headers(response: &mut Reply, entry: &Entry, outcome: Outcome, content_type: HeaderValue) {
     let headers = response.headers_mut();
+    headers.reserve(3);
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
     headers.insert(header::AGE, age_header(entry.age().as_secs()));
 }
 
-/// `Age` values for the first hour, made once: formatting an integer header allocates, and
-/// nearly every hit falls in this range.
+/// `Age` values for the first hour, each made on first use: formatting an integer header
+/// allocates, and nearly every hit falls in this range. (Making all 3,600 at once cost 2 M
+/// instructions on the first hit, in the middle of a cold start.)
 fn age_header(seconds: u64) -> HeaderValue {
-    static AGES: LazyLock<Vec<HeaderValue>> =
-        LazyLock::new(|| (0..3600u64).map(HeaderValue::from).collect());
-    AGES.get(seconds as usize)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from(seconds))
+    const HOUR: usize = 3600;
+    static AGES: [OnceLock<HeaderValue>; HOUR] = [const { OnceLock::new() }; HOUR];
+    match AGES.get(seconds as usize) {
+        Some(cell) => cell.get_or_init(|| HeaderValue::from(seconds)).clone(),
+        None => HeaderValue::from(seconds),
+    }
 }

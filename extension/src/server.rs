@@ -1,78 +1,197 @@
-//! The HTTP server: routes, and serving on bound listeners until told to stop.
+//! The HTTP server: accepting connections, serving each with hyper, and stopping.
 //!
 //! `serve` takes listeners bound by the caller (port 0 in tests) and a shutdown future, in the
-//! manner of mini-redis's `run(listener, shutdown)`.
+//! manner of mini-redis's `run(listener, shutdown)`. The accept loop is our own (as in axum's
+//! `serve-with-hyper` example) so that each connection gets the header and idle timeouts, the
+//! connection cap and no per-request layer above `routes::dispatch`.
+
+mod memory;
+mod timeouts;
 
 use crate::app::App;
-use crate::routes;
-use axum::routing::{get, post};
-use axum::Router;
+use crate::config::Config;
+use crate::routes::{self, Reply};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+use timeouts::{Phase, TimedIo};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
-pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/ping", get(routes::ping))
-        .route("/systemsmanager/parameters/get", get(routes::get_parameter))
-        .route(
-            "/systemsmanager/parameters/get/",
-            get(routes::get_parameter),
-        )
-        .route(
-            "/systemsmanager/parameters/get-many",
-            get(routes::get_parameters_many),
-        )
-        .route(
-            "/systemsmanager/parameters/get-many/",
-            get(routes::get_parameters_many),
-        )
-        .route(
-            "/systemsmanager/parameters/by-path",
-            get(routes::get_parameters_by_path),
-        )
-        .route(
-            "/systemsmanager/parameters/by-path/",
-            get(routes::get_parameters_by_path),
-        )
-        .route("/secretsmanager/get", get(routes::get_secret))
-        .route("/secretsmanager/get/", get(routes::get_secret))
-        .route("/s3/get", get(routes::get_object))
-        .route("/s3/get/", get(routes::get_object))
-        .route("/stats", get(routes::stats))
-        .route("/cache/invalidate", post(routes::invalidate))
-        .fallback(routes::unknown_endpoint)
-        .with_state(app)
+/// How long a client may hold a connection without progress, and how many it may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// From accepting a connection, or the first byte of a request, to its complete headers.
+    pub header_timeout: Duration,
+    /// From a response to the first byte of the next request on a keep-alive connection.
+    pub idle_timeout: Duration,
+    /// Concurrent connections; more wait in the listen queue.
+    pub max_connections: usize,
 }
 
-/// Serves on every listener until `shutdown` completes, then stops accepting and waits for
-/// in-flight requests to finish (the caller bounds that wait).
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
+        Limits {
+            header_timeout: config.header_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_client_connections,
+        }
+    }
+}
+
+/// Serves on every listener until `shutdown` completes, then stops accepting, lets in-flight
+/// requests finish (closing idle connections at once) and returns when every connection has
+/// closed (the caller bounds that wait).
 pub async fn serve(
     listeners: Vec<TcpListener>,
     app: Arc<App>,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let router = router(app);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let servers: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| {
-            let mut stop = stop_rx.clone();
-            let router = router.clone();
-            tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stopped| *stopped).await;
-                    })
-                    .await
-            })
-        })
-        .collect();
+    let server = Server {
+        app,
+        limits,
+        permits: permits.clone(),
+        memory: Arc::new(memory::BurstTrim::default()),
+        stop: stop_rx,
+    };
+    let accepting = tokio::spawn(server.accept_loop(listeners));
     shutdown.await;
     let _ = stop_tx.send(true);
-    for server in servers {
-        server.await.map_err(std::io::Error::other)??;
-    }
+    accepting.await.map_err(std::io::Error::other)?;
+    // Every connection holds a permit until it closes.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = permits.acquire_many(all).await;
     Ok(())
+}
+
+struct Server {
+    app: Arc<App>,
+    limits: Limits,
+    permits: Arc<Semaphore>,
+    memory: Arc<memory::BurstTrim>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Server {
+    /// One loop for every listener, so that the one permit it waits with is for whichever
+    /// listener has a connection first.
+    async fn accept_loop(mut self, listeners: Vec<TcpListener>) {
+        let mut stop = self.stop.clone();
+        let any = || {
+            std::future::poll_fn(|cx| {
+                for listener in &listeners {
+                    if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                        return Poll::Ready(accepted);
+                    }
+                }
+                Poll::Pending
+            })
+        };
+        loop {
+            // The permit first: beyond the cap, connections wait in the kernel's listen queue.
+            let permit = tokio::select! {
+                permit = self.permits.clone().acquire_owned() => permit.expect("never closed"),
+                _ = stopped(&mut stop) => return,
+            };
+            let stream = tokio::select! {
+                accepted = any() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of descriptors or a connection reset before accept: not fatal.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = stopped(&mut stop) => return,
+            };
+            let connection = self.connection();
+            tokio::spawn(async move {
+                connection.run(stream).await;
+                drop(permit);
+            });
+        }
+    }
+
+    fn connection(&mut self) -> Connection {
+        Connection {
+            app: self.app.clone(),
+            limits: self.limits,
+            memory: self.memory.clone(),
+            stop: self.stop.clone(),
+        }
+    }
+}
+
+struct Connection {
+    app: Arc<App>,
+    limits: Limits,
+    memory: Arc<memory::BurstTrim>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: tokio::net::TcpStream) {
+        let _open = self.memory.opened();
+        let phase = Arc::new(AtomicU8::new(Phase::Headers as u8));
+        let io = TimedIo::new(
+            stream,
+            phase.clone(),
+            self.limits.header_timeout,
+            self.limits.idle_timeout,
+        );
+        let service = Dispatch {
+            app: self.app.clone(),
+            phase,
+        };
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            biased;
+            result = connection.as_mut() => result,
+            _ = stopped(&mut self.stop) => {
+                // Finishes the request in flight, if any, then closes; an idle one closes now.
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(error) = result {
+            // Timeouts, resets and malformed requests: the client's business, not an error of ours.
+            tracing::debug!(%error, "connection ended");
+        }
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// One connection's requests: marks them as being served (for the timeouts), then
+/// `routes::dispatch`.
+#[derive(Clone)]
+struct Dispatch {
+    app: Arc<App>,
+    phase: Arc<AtomicU8>,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
+    type Response = Reply;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Reply, Infallible>> + Send>>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        self.phase.store(Phase::Serving as u8, Relaxed);
+        let app = self.app.clone();
+        Box::pin(async move { Ok(routes::dispatch(&app, &request).await) })
+    }
 }

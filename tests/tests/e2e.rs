@@ -15,6 +15,7 @@ mod e2e {
     mod cache;
     mod clients;
     mod config;
+    mod connections;
     mod errors;
     mod get_many;
     mod harness;

@@ -39,12 +39,17 @@ pub const ENV_STALE_IF_ERROR: &str = "SIDECACHE_STALE_IF_ERROR";
 pub const ENV_NEGATIVE_TTL: &str = "SIDECACHE_NEGATIVE_TTL";
 pub const ENV_PREFETCH: &str = "SIDECACHE_PREFETCH";
 pub const ENV_LOG_FORMAT: &str = "SIDECACHE_LOG_FORMAT";
+pub const ENV_HEADER_TIMEOUT: &str = "SIDECACHE_HEADER_TIMEOUT";
+pub const ENV_IDLE_TIMEOUT: &str = "SIDECACHE_IDLE_TIMEOUT";
+pub const ENV_MAX_CLIENT_CONNECTIONS: &str = "SIDECACHE_MAX_CLIENT_CONNECTIONS";
 /// Read, not owned: set by Lambda or by the user for the SDK.
 pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 pub const ENV_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const ENV_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub const ENV_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
 /// Every variable with one of our prefixes that the program reads; anything else with those
 /// prefixes is a typo and gets a warning naming the closest of these.
@@ -69,6 +74,9 @@ pub const KNOWN_VARS: &[&str] = &[
     ENV_NEGATIVE_TTL,
     ENV_PREFETCH,
     ENV_LOG_FORMAT,
+    ENV_HEADER_TIMEOUT,
+    ENV_IDLE_TIMEOUT,
+    ENV_MAX_CLIENT_CONNECTIONS,
 ];
 const OWN_PREFIXES: &[&str] = &["SIDECACHE_", "PARAMETERS_SECRETS_EXTENSION_"];
 
@@ -83,6 +91,10 @@ pub const DEFAULT_S3_DIR: &str = "/tmp/sidecache/s3";
 pub const DEFAULT_S3_MAX_BYTES: u64 = 256 << 20;
 pub const DEFAULT_S3_MAX_OBJECT_BYTES: u64 = 128 << 20;
 pub const DEFAULT_STALE_IF_ERROR_SECONDS: u64 = 3600;
+pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
+/// Below Lambda's 1,024 file descriptors, leaving room for upstream connections and files.
+pub const DEFAULT_MAX_CLIENT_CONNECTIONS: u64 = 900;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -150,6 +162,11 @@ pub struct Config {
     pub stale_if_error: Duration,
     pub negative_ttl: Duration,
     pub prefetch: Vec<PrefetchItem>,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_client_connections: usize,
+    /// `AWS_CA_BUNDLE`, else `SSL_CERT_FILE`: trusted instead of the system roots.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Every invalid variable, so one failed start-up reports them all.
@@ -214,6 +231,26 @@ impl Config {
         let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
         let prefetch = prefetch::read(&mut r, ENV_PREFETCH);
+        // 0 would close every connection at once: at least one second each.
+        let header_timeout = Duration::from_secs(r.u64_in(
+            ENV_HEADER_TIMEOUT,
+            DEFAULT_HEADER_TIMEOUT_SECONDS,
+            1,
+            3600,
+        ));
+        let idle_timeout = Duration::from_secs(r.u64_in(
+            ENV_IDLE_TIMEOUT,
+            DEFAULT_IDLE_TIMEOUT_SECONDS,
+            1,
+            86_400,
+        ));
+        let max_client_connections = r.u64_in(
+            ENV_MAX_CLIENT_CONNECTIONS,
+            DEFAULT_MAX_CLIENT_CONNECTIONS,
+            1,
+            1_000_000,
+        ) as usize;
+        let ca_bundle = read_ca_bundle(&mut r);
         // Inside Lambda nothing outside the execution environment should reach the cache.
         if runtime_api(env).is_some() && listen.iter().any(|ip| !ip.is_loopback()) {
             r.errors.push(InvalidVar {
@@ -250,6 +287,10 @@ impl Config {
             stale_if_error,
             negative_ttl,
             prefetch,
+            header_timeout,
+            idle_timeout,
+            max_client_connections,
+            ca_bundle,
         })
     }
 
@@ -322,6 +363,22 @@ fn read_listen(r: &mut Reader) -> Vec<IpAddr> {
                 .collect()
         },
     )
+}
+
+/// Checked now (a missing file is a configuration error) but read only when the first TLS
+/// connection is made.
+fn read_ca_bundle(r: &mut Reader) -> Option<PathBuf> {
+    let (name, path) = [ENV_CA_BUNDLE, ENV_SSL_CERT_FILE]
+        .into_iter()
+        .find_map(|name| Some((name, r.raw(name)?)))?;
+    if !std::path::Path::new(&path).is_file() {
+        r.errors.push(InvalidVar {
+            name,
+            value: path.clone(),
+            expected: "a readable file of PEM certificates".to_owned(),
+        });
+    }
+    Some(PathBuf::from(path))
 }
 
 fn read_token(r: &mut Reader) -> TokenConfig {

@@ -149,6 +149,7 @@ fn variables_in_source() -> std::collections::BTreeSet<String> {
         "SSM_PARAMETER_STORE_",
         "SECRETS_MANAGER_",
         "AWS_",
+        "SSL_CERT_",
     ];
     let mut found = std::collections::BTreeSet::new();
     let mut dirs = vec![std::path::PathBuf::from(concat!(

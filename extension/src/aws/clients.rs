@@ -6,13 +6,17 @@
 //! shares its one HTTP client (one connection pool); building a client costs ~0.3 ms, which is
 //! why creation runs inline under moka's single-flight.
 
+use super::credentials::EnvironmentFirst;
+use super::http::UpstreamHttp;
 use super::role::RoleCredentials;
 use crate::config::{ClientCachePolicy, Config};
 use crate::model::{Service, Target};
 use crate::stats::{ClientsReport, Counter};
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::ProvideRegion;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_types::timeout::TimeoutConfig;
 use moka::policy::EvictionPolicy;
 use std::sync::Arc;
@@ -56,6 +60,7 @@ struct Settings {
     secrets_timeout: Option<Duration>,
     s3_path_style: bool,
     max_connections: usize,
+    ca_bundle: Option<std::path::PathBuf>,
 }
 
 pub struct ClientCache {
@@ -93,6 +98,7 @@ impl ClientCache {
                 secrets_timeout: config.secrets_timeout,
                 s3_path_style: config.s3_path_style,
                 max_connections: config.max_connections,
+                ca_bundle: config.ca_bundle.clone(),
             },
             policy: config.client_cache_policy,
             hits: Counter::default(),
@@ -106,13 +112,19 @@ impl ClientCache {
     pub async fn base(&self) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
-                let http = aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                    .build_https();
-                aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(http)
-                    .load()
-                    .await
+                let http = UpstreamHttp::new(self.settings.ca_bundle.clone());
+                let mut loader =
+                    aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
+                // What Lambda provides, taken first as the default chains would, without
+                // building those chains (profile files, IMDS, SSO, web identity, containers)
+                // unless the environment lacks it.
+                let mut fallback = ProviderConfig::default().with_http_client(http);
+                if let Some(region) = EnvironmentVariableRegionProvider::new().region().await {
+                    fallback = fallback.with_region(Some(region.clone()));
+                    loader = loader.region(region);
+                }
+                loader = loader.credentials_provider(EnvironmentFirst::new(fallback));
+                loader.load().await
             })
             .await
     }

@@ -2,7 +2,9 @@
 //! [`Upstream`] and [`SessionTokenSource`] traits implemented here.
 
 mod clients;
+mod credentials;
 mod errors;
+mod http;
 mod role;
 mod s3;
 mod secrets;

@@ -24,6 +24,7 @@ mod e2e {
     mod parameters;
     mod prefetch;
     mod roles;
+    mod runtime_api;
     mod s3;
     mod s3_files;
     mod s3_large;

@@ -136,7 +136,8 @@ pub fn classify(error: &UpstreamError) -> AppError {
     AppError::Upstream {
         status,
         code,
-        message: format!("{}: {}", error.service.label(), error.message),
+        // Already names the service and operation (aws/errors.rs).
+        message: error.message.clone(),
         transient,
     }
 }
@@ -273,7 +274,7 @@ mod tests {
             });
             assert_eq!(e.status(), status);
             assert!(e.may_serve_stale());
-            assert!(e.to_string().starts_with("Secrets Manager: "));
+            assert_eq!(e.to_string(), "m");
         }
     }
 

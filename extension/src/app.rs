@@ -185,7 +185,10 @@ impl App {
                     parameters: &parameters,
                     result_metadata: ResultMetadata {},
                 });
-                Ok(Entry::new(json, Bytes::new(), TEXT))
+                let mut entry = Entry::new(json, Bytes::new(), TEXT);
+                // With no SecureString under the path, one answer serves both spellings.
+                entry.decryption_neutral = parameters.iter().all(Parameter::decryption_neutral);
+                Ok(entry)
             })
             .await
     }
@@ -289,7 +292,7 @@ impl App {
                             code: None,
                             status: 502,
                         },
-                        message: "answered 304 to an unconditional request".into(),
+                        message: "S3 GetObject answered 304 to an unconditional request".into(),
                     })),
                     (ObjectFetch::Body(meta, body), _) => {
                         let path = self.files.path_for(
@@ -406,7 +409,10 @@ fn parameter_entry(parameter: Parameter) -> Entry {
         parameter: &parameter,
         result_metadata: ResultMetadata {},
     });
-    Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT)
+    let decryption_neutral = parameter.decryption_neutral();
+    let mut entry = Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT);
+    entry.decryption_neutral = decryption_neutral;
+    entry
 }
 
 fn render<T: Serialize>(body: &T) -> Bytes {

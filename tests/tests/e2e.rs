@@ -15,6 +15,7 @@ mod e2e {
     mod cache;
     mod clients;
     mod config;
+    mod decryption_sharing;
     mod errors;
     mod get_many;
     mod harness;
@@ -23,6 +24,7 @@ mod e2e {
     mod logs;
     mod parameters;
     mod prefetch;
+    mod readable_errors;
     mod roles;
     mod runtime_api;
     mod s3;

@@ -33,4 +33,5 @@ mod e2e {
     mod s3_limits;
     mod s3_support;
     mod secrets;
+    mod shutdown_deadline;
 }

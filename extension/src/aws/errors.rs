@@ -73,7 +73,7 @@ where
         service = service.label(),
         operation,
         detail = %causes(&error),
-        "upstream call failed"
+        "SDK error detail"
     );
     UpstreamError {
         service,

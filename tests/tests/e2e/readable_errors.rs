@@ -129,7 +129,7 @@ async fn garbage_success_answers_are_readable_and_leak_nothing() {
     .await;
     let (_, logs) = sc.stop().await;
     assert!(
-        logs.contains("upstream call failed"),
+        logs.contains("SDK error detail"),
         "debug detail expected in the debug log:\n{logs}"
     );
     assert_absent(&logs, leak, "debug log");

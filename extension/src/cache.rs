@@ -324,6 +324,9 @@ impl ValueCache {
                 {
                     return Ok(entry);
                 }
+                if let Some(entry) = self.join_decrypting_flight(key).await {
+                    return Ok(entry);
+                }
                 let previous = previous.filter(|p| p.not_found.is_none());
                 let mut entry = match fetch(previous).await {
                     Ok(entry) => entry,
@@ -354,6 +357,29 @@ impl ValueCache {
             inflight.remove(key);
         }
         result
+    }
+
+    /// A read without decryption that misses while the same value is being fetched with
+    /// decryption (the prefetch does that) waits for that flight: a decryption-neutral answer
+    /// serves it too. Only this direction waits, so two flights never wait on each other.
+    async fn join_decrypting_flight(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        if key.decrypt {
+            return None;
+        }
+        let mut decrypting = key.clone();
+        decrypting.decrypt = true;
+        let flight = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .get(&decrypting)
+            .cloned()?;
+        // Waits for the flight's result without ever running its fetch: an initialiser that
+        // fails leaves the cell to the flight's own callers.
+        match flight.get_or_try_init(|| async { Err(()) }).await {
+            Ok(Ok(entry)) if entry.decryption_neutral => Some(entry.clone()),
+            _ => None,
+        }
     }
 
     /// Entry count after moka's pending maintenance, for `/stats` and tests.

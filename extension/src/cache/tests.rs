@@ -353,3 +353,35 @@ async fn a_secure_string_keeps_the_spellings_apart() {
     assert!(cache.lookup(&mut probe, TTL).is_some());
     assert!(probe.decrypt);
 }
+
+#[tokio::test]
+async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
+    let cache = Arc::new(cache(10));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let prefetch = {
+        let (cache, calls) = (cache.clone(), calls.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(decrypting("p"), TTL, |_| async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let _ = started_tx.send(());
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    neutral("v", true)
+                })
+                .await
+                .unwrap()
+        })
+    };
+    started_rx.await.unwrap();
+    let (entry, _) = cache
+        .get_or_fetch(key("p"), TTL, |_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            neutral("second", true)
+        })
+        .await
+        .unwrap();
+    assert_eq!(&entry.json[..], b"v");
+    prefetch.await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

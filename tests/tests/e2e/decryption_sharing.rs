@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_ssm::types::ParameterType;
 use sidecache_tests::check::num;
 use sidecache_tests::util::{enc, poll_until, unique};
-use sidecache_tests::{moto, Resp, Sidecar};
+use sidecache_tests::{moto, Fault, FaultProxy, Resp, Sidecar};
 
 use super::common::{listed, param, started, started_with, value_of};
 
@@ -73,6 +73,27 @@ async fn prefetched_string_serves_a_plain_read_without_upstream_calls() {
         "no call beyond the prefetch: {:?}",
         proxy.log()
     );
+}
+
+/// A handler's plain read that arrives while the prefetch (with decryption) is still waiting
+/// upstream joins it instead of making a second call.
+#[tokio::test]
+async fn a_plain_read_joins_a_prefetch_still_in_flight() {
+    let name = format!("/{}/x", unique("share-inflight"));
+    moto::put_parameter(&name, "slow-plain", ParameterType::String).await;
+    let proxy = FaultProxy::start().await;
+    proxy.set_fault(Fault::Latency(Duration::from_millis(800)));
+    let sc = Sidecar::builder(&proxy)
+        .env("SIDECACHE_PREFETCH", format!("ssm:{name}"))
+        .spawn()
+        .await;
+    assert!(
+        proxy
+            .wait_count("GetParameter", 1, Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(value_of(&sc.get(&param(&name, "")).await), "slow-plain");
+    assert_eq!(proxy.count("GetParameter"), 1, "{:?}", proxy.log());
 }
 
 #[tokio::test]

@@ -53,7 +53,10 @@ where
                     let _ = write!(message, "{code}: {}", text.trim());
                 }
                 (Some(code), None) => message.push_str(code),
-                (None, _) => message.push_str("no error code in the answer"),
+                (None, None) => message.push_str("no error code in the answer"),
+                (None, Some(text)) => {
+                    let _ = write!(message, "no error code in the answer: {}", text.trim());
+                }
             }
             (UpstreamErrorKind::Service { code, status }, message)
         }
@@ -167,6 +170,15 @@ mod tests {
         assert_eq!(
             e.message,
             "Secrets Manager GetSecretValue failed: HTTP 500, no error code in the answer"
+        );
+        let e = upstream_error(
+            Service::SecretsManager,
+            "GetSecretValue",
+            service_error(400, ErrorMetadata::builder().message("Denied ").build()),
+        );
+        assert_eq!(
+            e.message,
+            "Secrets Manager GetSecretValue failed: HTTP 400, no error code in the answer: Denied"
         );
         let raw = Response::new(
             200.try_into().unwrap(),

@@ -140,15 +140,12 @@ impl App {
         self.cut.send_replace(true);
     }
 
-    /// `work` (an upstream call and what follows it), unless the upstream calls are cut first.
-    async fn until_cut<T>(
-        &self,
-        work: impl Future<Output = Result<T, AppError>>,
-    ) -> Result<T, AppError> {
+    /// `work` (an upstream call, an S3 body being written), unless upstream waits are cut first.
+    async fn until_cut<F: Future>(&self, work: F) -> Result<F::Output, AppError> {
         let mut cut = self.cut.subscribe();
         tokio::select! {
             biased;
-            result = work => result,
+            output = work => Ok(output),
             Ok(_) = cut.wait_for(|cut| *cut) => Err(AppError::ShuttingDown),
         }
     }
@@ -169,12 +166,11 @@ impl App {
             max_age: options.max_age,
         };
         self.cache
-            .get_or_fetch(key, freshness, |_| {
-                self.until_cut(async {
-                    let parameter =
-                        self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
-                    Ok(parameter_entry(parameter))
-                })
+            .get_or_fetch(key, freshness, |_| async {
+                let parameter = self
+                    .counted(Service::Ssm, self.upstream.get_parameter(request))
+                    .await?;
+                Ok(parameter_entry(parameter))
             })
             .await
     }
@@ -203,21 +199,18 @@ impl App {
             max_age: options.max_age,
         };
         self.cache
-            .get_or_fetch(key, freshness, |_| {
-                self.until_cut(async {
-                    let parameters = self.counted(
-                        Service::Ssm,
-                        self.upstream.get_parameters_by_path(request).await,
-                    )?;
-                    let json = render(&ParametersBody {
-                        parameters: &parameters,
-                        result_metadata: ResultMetadata {},
-                    });
-                    let mut entry = Entry::new(json, Bytes::new(), TEXT);
-                    // With no SecureString under the path, one answer serves both spellings.
-                    entry.decryption_neutral = parameters.iter().all(Parameter::decryption_neutral);
-                    Ok(entry)
-                })
+            .get_or_fetch(key, freshness, |_| async {
+                let parameters = self
+                    .counted(Service::Ssm, self.upstream.get_parameters_by_path(request))
+                    .await?;
+                let json = render(&ParametersBody {
+                    parameters: &parameters,
+                    result_metadata: ResultMetadata {},
+                });
+                let mut entry = Entry::new(json, Bytes::new(), TEXT);
+                // With no SecureString under the path, one answer serves both spellings.
+                entry.decryption_neutral = parameters.iter().all(Parameter::decryption_neutral);
+                Ok(entry)
             })
             .await
     }
@@ -252,28 +245,25 @@ impl App {
             max_age: options.max_age,
         };
         self.cache
-            .get_or_fetch(key, freshness, |_| {
-                self.until_cut(async {
-                    let secret = self.counted(
-                        Service::SecretsManager,
-                        self.upstream.get_secret(request).await,
-                    )?;
-                    let json = render(&SecretBody {
-                        secret: &secret,
-                        result_metadata: ResultMetadata {},
-                    });
-                    let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
-                        (Some(text), _) => (Bytes::from(text.clone()), TEXT),
-                        (None, Some(b64)) => {
-                            let bytes = base64::engine::general_purpose::STANDARD
-                                .decode(b64)
-                                .unwrap_or_default();
-                            (Bytes::from(bytes), BINARY)
-                        }
-                        (None, None) => (Bytes::new(), TEXT),
-                    };
-                    Ok(Entry::new(json, raw, content_type))
-                })
+            .get_or_fetch(key, freshness, |_| async {
+                let secret = self
+                    .counted(Service::SecretsManager, self.upstream.get_secret(request))
+                    .await?;
+                let json = render(&SecretBody {
+                    secret: &secret,
+                    result_metadata: ResultMetadata {},
+                });
+                let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
+                    (Some(text), _) => (Bytes::from(text.clone()), TEXT),
+                    (None, Some(b64)) => {
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .unwrap_or_default();
+                        (Bytes::from(bytes), BINARY)
+                    }
+                    (None, None) => (Bytes::new(), TEXT),
+                };
+                Ok(Entry::new(json, raw, content_type))
             })
             .await
     }
@@ -308,51 +298,51 @@ impl App {
             },
         };
         self.objects
-            .get_or_fetch(key, freshness, |previous| {
-                self.until_cut(async move {
-                    // Revalidate only while the file the ETag describes is still there.
-                    let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
-                    let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
-                    match (
-                        self.counted(Service::S3, self.upstream.get_object(request, etag).await)?,
-                        previous,
-                    ) {
-                        (ObjectFetch::NotModified, Some(previous)) => Ok(previous.renewed()),
-                        (ObjectFetch::NotModified, None) => Err(classify(&UpstreamError {
-                            service: Service::S3,
-                            kind: crate::model::UpstreamErrorKind::Service {
-                                code: None,
-                                status: 502,
-                            },
-                            message: "S3 GetObject answered 304 to an unconditional request".into(),
-                        })),
-                        (ObjectFetch::Body(meta, body), _) => {
-                            let path = self.files.path_for(
-                                &request.bucket,
-                                &request.key,
-                                request.version_id.as_deref(),
-                            );
-                            let file = self.files.download(&path, &meta, body).await?;
-                            let json = render(&ObjectBody {
-                                path: &path.to_string_lossy(),
-                                bucket: &request.bucket,
-                                key: &request.key,
-                                version_id: meta.version_id.as_deref(),
-                                etag: meta.etag.as_deref(),
-                                size: file.size,
-                                last_modified: meta.last_modified.as_deref(),
-                                content_type: meta.content_type.as_deref(),
-                            });
-                            let content_type = meta
-                                .content_type
-                                .as_deref()
-                                .and_then(|c| HeaderValue::from_str(c).ok())
-                                .unwrap_or(BINARY);
-                            Ok(Entry::new(json, Bytes::new(), content_type)
-                                .with_file(file, meta.etag))
-                        }
+            .get_or_fetch(key, freshness, |previous| async move {
+                // Revalidate only while the file the ETag describes is still there.
+                let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
+                let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
+                match (
+                    self.counted(Service::S3, self.upstream.get_object(request, etag))
+                        .await?,
+                    previous,
+                ) {
+                    (ObjectFetch::NotModified, Some(previous)) => Ok(previous.renewed()),
+                    (ObjectFetch::NotModified, None) => Err(classify(&UpstreamError {
+                        service: Service::S3,
+                        kind: crate::model::UpstreamErrorKind::Service {
+                            code: None,
+                            status: 502,
+                        },
+                        message: "S3 GetObject answered 304 to an unconditional request".into(),
+                    })),
+                    (ObjectFetch::Body(meta, body), _) => {
+                        let path = self.files.path_for(
+                            &request.bucket,
+                            &request.key,
+                            request.version_id.as_deref(),
+                        );
+                        let file = self
+                            .until_cut(self.files.download(&path, &meta, body))
+                            .await??;
+                        let json = render(&ObjectBody {
+                            path: &path.to_string_lossy(),
+                            bucket: &request.bucket,
+                            key: &request.key,
+                            version_id: meta.version_id.as_deref(),
+                            etag: meta.etag.as_deref(),
+                            size: file.size,
+                            last_modified: meta.last_modified.as_deref(),
+                            content_type: meta.content_type.as_deref(),
+                        });
+                        let content_type = meta
+                            .content_type
+                            .as_deref()
+                            .and_then(|c| HeaderValue::from_str(c).ok())
+                            .unwrap_or(BINARY);
+                        Ok(Entry::new(json, Bytes::new(), content_type).with_file(file, meta.etag))
                     }
-                })
+                }
             })
             .await
     }
@@ -373,15 +363,16 @@ impl App {
         count
     }
 
-    /// Counts an upstream call and classifies its failure.
-    fn counted<T>(
+    /// Makes an upstream call unless upstream waits are cut (shutdown), counts it and
+    /// classifies its failure.
+    async fn counted<T>(
         &self,
         service: Service,
-        result: Result<T, UpstreamError>,
+        call: impl Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, AppError> {
         let counters = self.stats.upstream(service);
         counters.calls.incr();
-        result.map_err(|error| {
+        self.until_cut(call).await?.map_err(|error| {
             counters.errors.incr();
             tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
             classify(&error)

@@ -117,14 +117,12 @@ impl App {
             };
             (
                 chunk,
-                self.counted(Service::Ssm, self.upstream.get_parameters(&request).await),
+                self.counted(Service::Ssm, self.upstream.get_parameters(&request))
+                    .await,
             )
         });
-        let answers = self
-            .until_cut(async { Ok(futures_util::future::join_all(calls).await) })
-            .await?;
         // All or nothing: a failed chunk fails the request, as one GetParameters call would.
-        for (chunk, result) in answers {
+        for (chunk, result) in futures_util::future::join_all(calls).await {
             for mut parameter in result?.parameters {
                 let Some(&i) = chunk
                     .iter()

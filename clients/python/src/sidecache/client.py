@@ -72,7 +72,7 @@ class Client:
 
     def parameters(self, names, max_age=None, decrypt=True, missing_ok=False, region=None,
                    role_arn=None):
-        """Several parameters in one request: {name as asked: value}.
+        """Several parameters in one request: {parameter name: value}.
 
         A name that does not exist raises NotFound (naming every missing one), unless
         `missing_ok`, when it is left out of the result as GetParameters does.

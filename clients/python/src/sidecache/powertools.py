@@ -19,11 +19,15 @@ way to AWS. Errors surface as Powertools' `GetParameterError`; the typed sidecac
 (NotFound, AccessDenied...) is its `__context__`.
 """
 
+import os
+
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 
 from .client import default_client
 
 SOURCES = ("ssm", "secretsmanager")
+# Powertools' own switch for SSMProvider's default `decrypt`.
+ENV_SSM_DECRYPT = "POWERTOOLS_PARAMETERS_SSM_DECRYPT"
 # The keyword through which get()/get_multiple() hand the age bound to _get()/_get_multiple().
 _MAX_AGE = "sidecache_max_age"
 
@@ -63,7 +67,7 @@ class SidecacheProvider(BaseProvider):
                                       version_id=sdk_options.get("VersionId"))
         # As Powertools' SSMProvider: no decryption unless asked, a StringList as its raw text.
         body = self.client.get_json("/systemsmanager/parameters/get", name=name,
-                                    withDecryption=_flag(sdk_options.get("decrypt", False)),
+                                    withDecryption=_flag(_decrypt(sdk_options)),
                                     maxAge=max_age)
         return body["Parameter"]["Value"]
 
@@ -73,12 +77,18 @@ class SidecacheProvider(BaseProvider):
             raise NotImplementedError("get_multiple reads SSM parameters by path only")
         body = self.client.get_json("/systemsmanager/parameters/by-path", path=path,
                                     recursive=_flag(sdk_options.get("recursive", False)),
-                                    withDecryption=_flag(sdk_options.get("decrypt", False)),
+                                    withDecryption=_flag(_decrypt(sdk_options)),
                                     maxAge=max_age)
         # Keys relative to the path, as SSMProvider.get_multiple gives them.
         prefix = path.rstrip("/") + "/"
         return {record["Name"][len(prefix):] if record["Name"].startswith(prefix) else record["Name"]:
                 record["Value"] for record in body.get("Parameters") or []}
+
+
+def _decrypt(sdk_options):
+    if sdk_options.get("decrypt") is not None:
+        return bool(sdk_options["decrypt"])
+    return os.environ.get(ENV_SSM_DECRYPT, "false").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _flag(value):

@@ -104,7 +104,7 @@ echo "== clients/python: pytest"
 (cd clients/python && PYTHONDONTWRITEBYTECODE=1 "$ROOT/.venv/bin/pytest" -p no:cacheprovider -q -rs) \
   || status=1
 echo "== clients/node: node --test"
-(cd clients/node && node --test --test-concurrency=1 test/*.test.js) || status=1
+(cd clients/node && node --test --test-concurrency=1 --test-reporter=spec test/*.test.js) || status=1
 if [ "$status" -ne 0 ]; then
   echo "test-clients: a suite failed; sidecache's log:" >&2
   tail -n 40 "$work/sidecache.log" >&2

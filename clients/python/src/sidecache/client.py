@@ -142,9 +142,7 @@ class Client:
 
     def close(self):
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            self._drop()
 
     def _send(self, target):
         deadline = time.monotonic() + self.startup_wait

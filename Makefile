@@ -49,8 +49,14 @@ $(CLIENTS_STAMP): $(MOTO_STAMP)
 	  || echo "clients: aws-lambda-powertools could not be installed: its tests will be skipped"
 	touch $@
 
+# middy's core, the Node client's only (dev) dependency, for its middleware test; skipped if absent.
+MIDDY_STAMP := clients/node/node_modules/@middy/core/package.json
+$(MIDDY_STAMP): clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund --silent \
+	  || echo "clients: @middy/core could not be installed: its test will be skipped"
+
 # The client packages (clients/python, clients/node): their own suites against a live sidecar on moto.
-clients: venv build $(CLIENTS_STAMP)
+clients: venv build $(CLIENTS_STAMP) $(MIDDY_STAMP)
 	scripts/test-clients.sh
 
 # The client examples under examples/ run against a live sidecar on moto.

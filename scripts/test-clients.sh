@@ -4,7 +4,7 @@
 # seeds parameters, secrets and S3 objects for each suite, installs clients/python into .venv
 # (as a user would: `pip install ./clients/python`), runs pytest and `node --test`, and stops
 # everything on exit. Needs `make venv build` and pytest in .venv (the Makefile's `clients`
-# target installs it, and Powertools when it can).
+# target installs it, Powertools when it can, and @middy/core into clients/node when it can).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -79,6 +79,8 @@ for suite in ("python", "node"):
         (f"{p}/many/y", f"y-{run}", "SecureString"),
         (f"{p}/middleware/db", f"db-{run}", "String"),
         (f"{p}/middleware/json", json.dumps({"run": run}), "String"),
+        (f"{p}/middy/greeting", f"middy-{run}", "String"),
+        (f"{p}/middy/settings", json.dumps({"middy": run}), "String"),
         (f"{p}/powertools/plain", f"plain-{run}", "String"),
         (f"{p}/powertools/json", json.dumps({"run": run}), "String"),
         (f"{p}/powertools/b64", "aGVsbG8=", "String"),

@@ -4,6 +4,7 @@
 // process, CPU per call), the first fetch() costs ~40-50 ms of CPU to load undici against
 // ~10-13 ms for the first http.get, and each later call ~850 us against ~340 us. At a 128 MB
 // function's ~7 % of a core the first-call difference alone is ~0.4 s of cold start.
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { errorFromResponse, NotFound, SidecacheError, Unreachable } from "./errors.js";
 
@@ -17,6 +18,23 @@ const MAX_BACKOFF_MS = 250;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A token file's contents, trimmed; "" when unreadable (sidecache then answers a 403 that says so).
+function readTokenFile(path) {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+// The token in the extension's own order: SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's
+// contents, else AWS_SESSION_TOKEN.
+function tokenFromEnv(env) {
+  if (env.SIDECACHE_TOKEN) return env.SIDECACHE_TOKEN;
+  if (env.SIDECACHE_TOKEN_FILE) return readTokenFile(env.SIDECACHE_TOKEN_FILE);
+  return env.AWS_SESSION_TOKEN || "";
+}
+
 /** A GetParameter(s) record's value: a StringList split on commas, as lambda-cache does. */
 export function parameterValue(record) {
   return record.Type === "StringList" ? record.Value.split(",") : record.Value;
@@ -26,7 +44,7 @@ export class Client {
   /**
    * @param {object} [options]
    * @param {number} [options.port] default PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
-   * @param {string} [options.token] default SIDECACHE_TOKEN, else AWS_SESSION_TOKEN (as the extension)
+   * @param {string} [options.token] default SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents, else AWS_SESSION_TOKEN (as the extension)
    * @param {string} [options.host] default 127.0.0.1
    * @param {number} [options.timeoutMs] default 10000
    * @param {number} [options.startupWaitMs] how long a refused connection is retried, default 5000
@@ -37,7 +55,9 @@ export class Client {
     this.port = Number(options.port ?? (env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || DEFAULT_PORT));
     this.timeoutMs = options.timeoutMs ?? 10000;
     this.startupWaitMs = options.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS;
-    this.headers = { [TOKEN_HEADER]: options.token ?? (env.SIDECACHE_TOKEN || env.AWS_SESSION_TOKEN || "") };
+    this.headers = { [TOKEN_HEADER]: options.token ?? tokenFromEnv(env) };
+    // A token read from SIDECACHE_TOKEN_FILE may be rotated: re-read on a 403.
+    this.tokenFile = options.token === undefined && !env.SIDECACHE_TOKEN ? env.SIDECACHE_TOKEN_FILE : undefined;
     // One kept-alive socket serves a handler's sequential calls; a few more for Promise.all.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   }
@@ -120,7 +140,8 @@ export class Client {
     let backoff = FIRST_BACKOFF_MS;
     for (;;) {
       try {
-        const response = await this.#send(target);
+        let response = await this.#send(target);
+        if (response.status === 403 && this.tokenFile && this.#tokenRotated()) response = await this.#send(target);
         if (response.status >= 400) throw errorFromResponse(response.status, response.body.toString("utf8"));
         return response;
       } catch (error) {
@@ -143,6 +164,13 @@ export class Client {
   /** Closes the kept-alive sockets (they are unref'd: an idle client never holds a process open). */
   close() {
     this.agent.destroy();
+  }
+
+  #tokenRotated() {
+    const token = readTokenFile(this.tokenFile);
+    if (token === this.headers[TOKEN_HEADER]) return false;
+    this.headers[TOKEN_HEADER] = token;
+    return true;
   }
 
   // One request; a kept-alive socket the server closed while idle is retried once on a new

@@ -14,7 +14,7 @@ export interface ReadOptions {
 export interface ClientOptions {
   /** Default: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773. */
   port?: number;
-  /** Default: SIDECACHE_TOKEN, else AWS_SESSION_TOKEN. */
+  /** Default: SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents, else AWS_SESSION_TOKEN. */
   token?: string;
   /** Default: 127.0.0.1. */
   host?: string;

@@ -4,7 +4,9 @@ import net from "node:net";
 import { after, test } from "node:test";
 import { AccessDenied, BadRequest, Client, NotFound, SidecacheError, Unreachable } from "../src/index.js";
 import { bucket, name, run, s3Dir, upstreamCalls } from "./helpers.js";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const client = new Client();
 after(() => client.close());
@@ -92,6 +94,26 @@ test("the token: SIDECACHE_TOKEN wins over AWS_SESSION_TOKEN", async () => {
     sessionOnly.close();
   } finally {
     process.env = saved;
+  }
+});
+
+test("the token file: read, and read again when the token was rotated", async () => {
+  const saved = { ...process.env };
+  const dir = await mkdtemp(join(tmpdir(), "sidecache-token-"));
+  const tokenFile = join(dir, "token");
+  try {
+    await writeFile(tokenFile, "stale-token\n");
+    delete process.env.SIDECACHE_TOKEN;
+    process.env.SIDECACHE_TOKEN_FILE = tokenFile;
+    process.env.AWS_SESSION_TOKEN = "not-the-token";
+    const own = new Client();
+    await assert.rejects(own.parameter(name("greeting")), AccessDenied);
+    await writeFile(tokenFile, `${saved.SIDECACHE_TOKEN}\n`);
+    assert.equal(await own.parameter(name("greeting")), `hello node ${run}`);
+    own.close();
+  } finally {
+    process.env = saved;
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -108,6 +108,21 @@ def test_token_from_environment_sidecache_token_wins(monkeypatch, seeded):
     assert sidecache.Client().parameter(seeded.name("greeting")).startswith("hello")
 
 
+def test_token_file_is_read_and_reread_when_rotated(monkeypatch, tmp_path, seeded):
+    token_file = tmp_path / "token"
+    token_file.write_text("stale-token\n")
+    real = os.environ["SIDECACHE_TOKEN"]
+    monkeypatch.delenv("SIDECACHE_TOKEN")
+    monkeypatch.setenv("SIDECACHE_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "not-the-token")
+    client = sidecache.Client()
+    with pytest.raises(sidecache.AccessDenied):
+        client.parameter(seeded.name("greeting"))
+    # The file now holds the token sidecache expects (as after a rotation): one 403, one retry.
+    token_file.write_text(real + "\n")
+    assert client.parameter(seeded.name("greeting")) == f"hello python {seeded.run}"
+
+
 def test_connection_is_kept_alive(seeded):
     client = sidecache.Client()
     client.parameter(seeded.name("greeting"))

@@ -18,8 +18,11 @@ from .errors import NotFound, SidecacheError, Unreachable, error_from_response
 
 DEFAULT_PORT = 2773
 ENV_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
-# SIDECACHE_TOKEN wins over AWS_SESSION_TOKEN, as in the extension itself.
-ENV_TOKENS = ("SIDECACHE_TOKEN", "AWS_SESSION_TOKEN")
+# The token, in the extension's own order: SIDECACHE_TOKEN, else the contents of
+# SIDECACHE_TOKEN_FILE (trimmed), else AWS_SESSION_TOKEN.
+ENV_TOKEN = "SIDECACHE_TOKEN"
+ENV_TOKEN_FILE = "SIDECACHE_TOKEN_FILE"
+ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 # How long a refused connection is retried: an extension that starts with the function may
 # still be binding its port when INIT code makes the first call.
@@ -33,11 +36,19 @@ _STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, Broke
 
 
 def _token_from_env():
-    for name in ENV_TOKENS:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return ""
+    if os.environ.get(ENV_TOKEN):
+        return os.environ[ENV_TOKEN]
+    if os.environ.get(ENV_TOKEN_FILE):
+        return _read_token_file(os.environ[ENV_TOKEN_FILE])
+    return os.environ.get(ENV_SESSION_TOKEN, "")
+
+
+def _read_token_file(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""  # answered 403 MissingToken/InvalidToken, which says what is wrong
 
 
 class Client:
@@ -54,6 +65,9 @@ class Client:
         self.timeout = timeout
         self.startup_wait = startup_wait
         self._headers = {TOKEN_HEADER: token if token is not None else _token_from_env()}
+        # A token read from SIDECACHE_TOKEN_FILE may be rotated: re-read on InvalidToken.
+        self._token_file = (os.environ.get(ENV_TOKEN_FILE)
+                            if token is None and not os.environ.get(ENV_TOKEN) else None)
         self._connection = None
         # X-Cache of the last value answer (hit, miss, refresh, stale): for logs and metrics.
         self.last_cache_status = None
@@ -135,6 +149,8 @@ class Client:
         target = f"{endpoint}?{urlencode(query)}" if query else endpoint
         with self._lock:
             status, headers, body = self._send(target)
+            if status == 403 and self._token_file and self._token_rotated():
+                status, headers, body = self._send(target)
             self.last_cache_status = headers.get("X-Cache")
         if status >= 400:
             raise error_from_response(status, body)
@@ -179,6 +195,13 @@ class Client:
                 self._drop()
                 raise Unreachable(None, type(error).__name__,
                                   f"sidecache on {self.host}:{self.port}: {error}") from error
+
+    def _token_rotated(self):
+        token = _read_token_file(self._token_file)
+        if token == self._headers[TOKEN_HEADER]:
+            return False
+        self._headers[TOKEN_HEADER] = token
+        return True
 
     def _drop(self):
         if self._connection is not None:

@@ -29,6 +29,12 @@ export function jsonSafeParse(text) {
   }
 }
 
+// Answers carry the bare name: "/app/db:3" (a version) or "/app/db:prod" (a label) is "/app/db".
+function withoutSelector(name) {
+  const colon = name.lastIndexOf(":");
+  return name.startsWith("/") && colon > 0 ? name.slice(0, colon) : name;
+}
+
 /** middy's cacheExpiry (ms; -1 forever, 0 never cached) as sidecache's maxAge (s). */
 function maxAgeFrom({ maxAge, cacheExpiry }) {
   if (maxAge !== undefined && maxAge !== null) return maxAge;
@@ -63,7 +69,7 @@ export function sidecache(options = {}) {
     const pending = [];
     if (singles.length) {
       pending.push(client.parameters(singles.map(([, name]) => name), { maxAge }).then((found) => {
-        for (const [key, name] of singles) values[key] = jsonSafeParse(found[name]);
+        for (const [key, name] of singles) values[key] = jsonSafeParse(found[name] ?? found[withoutSelector(name)]);
       }));
     }
     for (const [key, path] of trees) {

@@ -55,6 +55,11 @@ test("middleware: a path ending in / is the whole tree; setToContext false leave
   assert.deepEqual(request.internal.tree, { a: `a-${run}`, b: `b-${run}`, "deep/c": `c-${run}` });
 });
 
+test("middleware: a name with a version selector", async () => {
+  const middleware = sidecache({ parameters: { first: `${name("greeting")}:1` }, disablePrefetch: true, client });
+  assert.equal(await invoke(async (event, context) => context.first, [middleware]), `hello node ${run}`);
+});
+
 test("middleware: prefetch at creation serves the first invocation", async () => {
   const middleware = sidecache({ parameters: { one: name("handler/one") }, client });
   const handler = async (event, context) => context.one;

@@ -137,6 +137,26 @@ def test_s3_copies_when_sidecache_file_is_not_visible(seeded, monkeypatch, tmp_p
     assert sorted(os.listdir(tmp_path)) == ["copied.json"]  # no staging file left
 
 
+def test_s3_replaces_an_old_file_and_copies_where_links_are_refused(seeded, monkeypatch,
+                                                                     tmp_path):
+    uri = f"s3://{seeded.bucket}/python/config/app-{seeded.run}.json"
+    monkeypatch.setattr(s3, "LINK_DIR", str(tmp_path))
+    # A file lambda-cache downloaded earlier is replaced by the link.
+    (tmp_path / "old.json").write_text("left by lambda-cache")
+    assert os.path.islink(s3.get_entry(s3Uri=uri, entry_name="old.json"))
+
+    # A filesystem that refuses symlinks gets a copy (written aside, renamed into place).
+    def refuse(*args):
+        raise PermissionError("symlinks refused")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    path = s3.get_entry(s3Uri=uri, entry_name="copy.json")
+    assert not os.path.islink(path)
+    with open(path) as f:
+        assert json.load(f) == {"from": "s3", "run": seeded.run}
+    assert sorted(os.listdir(tmp_path)) == ["copy.json", "old.json"]
+
+
 def test_s3_rejects_a_malformed_uri():
     with pytest.raises(InvalidS3UriError):
         s3.cache(s3Uri="https://bucket/key")

@@ -57,7 +57,8 @@ def _fetch(uri, max_age_in_seconds, entry_name):
     if os.path.exists(source):
         link_or_copy(source, target)
     else:
-        _write_atomically(target, client.object_bytes(uri, max_age=max_age_in_seconds))
+        # Just fetched or revalidated by object_path: no second maxAge, no second S3 call.
+        _write_atomically(target, client.object_bytes(uri))
     return target
 
 

@@ -49,15 +49,16 @@ class SidecacheProvider(BaseProvider):
 
     def get(self, name, max_age=None, transform=None, force_fetch=False, **sdk_options):
         sdk_options[_MAX_AGE] = 0 if force_fetch else max_age
-        return super().get(name, max_age=max_age, transform=transform, force_fetch=force_fetch,
-                           **sdk_options)
+        return super().get(name, transform=transform, force_fetch=force_fetch,
+                           **_max_age_kwarg(max_age), **sdk_options)
 
     def get_multiple(self, path, max_age=None, transform=None, raise_on_transform_error=False,
                      force_fetch=False, **sdk_options):
         sdk_options[_MAX_AGE] = 0 if force_fetch else max_age
-        return super().get_multiple(path, max_age=max_age, transform=transform,
+        return super().get_multiple(path, transform=transform,
                                     raise_on_transform_error=raise_on_transform_error,
-                                    force_fetch=force_fetch, **sdk_options)
+                                    force_fetch=force_fetch, **_max_age_kwarg(max_age),
+                                    **sdk_options)
 
     def _get(self, name, **sdk_options):
         max_age = sdk_options.pop(_MAX_AGE, None)
@@ -83,6 +84,11 @@ class SidecacheProvider(BaseProvider):
         prefix = path.rstrip("/") + "/"
         return {record["Name"][len(prefix):] if record["Name"].startswith(prefix) else record["Name"]:
                 record["Value"] for record in body.get("Parameters") or []}
+
+
+def _max_age_kwarg(max_age):
+    # Unset, Powertools applies its own default (older 2.x releases take no None here).
+    return {} if max_age is None else {"max_age": max_age}
 
 
 def _decrypt(sdk_options):

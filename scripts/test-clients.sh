@@ -34,6 +34,8 @@ wait_for() { # URL LOG: until the URL answers, or fail showing the log
 
 "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall \
   ./clients/python || { echo "test-clients: pip install ./clients/python failed" >&2; exit 1; }
+# What setuptools' in-tree build leaves beside the source (git-ignored, but not kept either).
+rm -rf clients/python/build clients/python/src/sidecache.egg-info
 
 MOTO_PORT=$(free_port)
 PORT=$(free_port)

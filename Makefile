@@ -8,8 +8,11 @@ MOTO_VERSION := 5.2.5
 MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 CFN_LINT_VERSION := 1.58.0
 CFN_LINT_STAMP := $(VENV)/.cfn-lint-$(CFN_LINT_VERSION)
+PYTEST_VERSION := 9.2.0
+POWERTOOLS_VERSION := 3.37.0
+CLIENTS_STAMP := $(VENV)/.clients-pytest-$(PYTEST_VERSION)
 
-.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer lambda-local run bench venv clean
+.PHONY: all build release test lint unit e2e examples clients cfn-lint layer check-layer lambda-local run bench venv clean
 
 all: build
 
@@ -38,6 +41,24 @@ lint:
 cfn-lint: $(CFN_LINT_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
 
+# pytest for the Python client's suite; Powertools only if it installs (its tests then skip,
+# saying why).
+$(CLIENTS_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pytest==$(PYTEST_VERSION)'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'aws-lambda-powertools==$(POWERTOOLS_VERSION)' \
+	  || echo "clients: aws-lambda-powertools could not be installed: its tests will be skipped"
+	touch $@
+
+# middy's core, the Node client's only (dev) dependency, for its middleware test; skipped if absent.
+MIDDY_STAMP := clients/node/node_modules/@middy/core/package.json
+$(MIDDY_STAMP): clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund --silent \
+	  || echo "clients: @middy/core could not be installed: its test will be skipped"
+
+# The client packages (clients/python, clients/node): their own suites against a live sidecar on moto.
+clients: venv build $(CLIENTS_STAMP) $(MIDDY_STAMP)
+	scripts/test-clients.sh
+
 # The client examples under examples/ run against a live sidecar on moto.
 examples: venv build
 	scripts/test-examples.sh
@@ -57,7 +78,7 @@ e2e: venv build
 	$(CARGO) test -p sidecache-tests
 
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv lint build cfn-lint examples check-layer
+test: venv lint build cfn-lint clients examples check-layer
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.

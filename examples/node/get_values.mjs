@@ -1,25 +1,10 @@
 #!/usr/bin/env node
-// Read a parameter, a secret and an S3 object through sidecache: Node 20+ fetch, no npm packages.
+// Read a parameter, a secret and an S3 object through sidecache with the `sidecache` package
+// (clients/node: ESM, no dependencies, node:http with a kept-alive connection).
 // Usage: node get_values.mjs [PARAMETER_NAME SECRET_ID S3_URI]  (or set those environment variables)
+// In a function, after `npm install ./clients/node`: import { Client, NotFound } from "sidecache";
 import { open } from "node:fs/promises";
-
-// The variable the extension itself reads, so the handler and the sidecar agree on the port.
-const port = process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || "2773";
-// In Lambda the token is the function's own session token; SIDECACHE_TOKEN is for sidecars
-// started with an explicit token (ECS, EC2, `make run`).
-const token = process.env.SIDECACHE_TOKEN || process.env.AWS_SESSION_TOKEN || "";
-
-async function get(path, query) {
-  const response = await fetch(`http://localhost:${port}${path}?${new URLSearchParams(query)}`, {
-    headers: { "X-Aws-Parameters-Secrets-Token": token },
-  });
-  // Errors are JSON like AWS's: {"__type": "ParameterNotFound", "message": "..."}.
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new Error(`${body.__type ?? "HTTPError"} (HTTP ${response.status}): ${body.message ?? response.statusText}`);
-  }
-  return body;
-}
+import { Client } from "../../clients/node/src/index.js";
 
 // The keys of a JSON object, without ever echoing the text: JSON.parse's error message quotes it.
 function jsonKeys(text) {
@@ -40,25 +25,27 @@ if (!parameterName || !secretId || !s3Uri) {
   process.exit(2);
 }
 
+// The port is PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (the extension's own variable), the token
+// SIDECACHE_TOKEN or else the function's AWS_SESSION_TOKEN.
+const client = new Client();
 try {
-  // withDecryption=true makes SecureString values come back in clear, as in the AWS SDK.
-  const parameter = await get("/systemsmanager/parameters/get", { name: parameterName, withDecryption: "true" });
-  console.log("parameter:", parameter.Parameter.Value);
+  // SecureStrings come back decrypted; a StringList would come back as an array.
+  console.log("parameter:", await client.parameter(parameterName));
 
   // Show the secret's shape, never its value.
-  const secret = await get("/secretsmanager/get", { secretId });
-  console.log("secret keys:", jsonKeys(secret.SecretString));
+  console.log("secret keys:", jsonKeys(await client.secret(secretId)));
 
   // The object is already on local disk: open the file, no object bytes cross HTTP.
-  const s3 = await get("/s3/get", { uri: s3Uri });
-  const file = await open(s3.path);
+  const path = await client.objectPath(s3Uri);
+  const file = await open(path);
   const { buffer, bytesRead } = await file.read(Buffer.alloc(64), 0, 64, 0);
   await file.close();
-  console.log("s3 path:", s3.path);
+  console.log("s3 path:", path);
   console.log("s3 head:", buffer.subarray(0, bytesRead).toString("utf8"));
 } catch (error) {
-  // fetch's own message is just "fetch failed": the cause says why (ECONNREFUSED: no sidecar).
-  const cause = error.cause?.code ?? error.cause?.message;
-  console.error(`error: ${error.message}${cause ? ` (${cause})` : ""}`);
-  process.exit(1);
+  // Typed errors (NotFound, AccessDenied, ...) carry the status and the AWS code (errorType).
+  console.error(`error: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  client.close();
 }

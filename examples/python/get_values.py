@@ -1,40 +1,17 @@
 #!/usr/bin/env python3
-"""Read a parameter, a secret and an S3 object through sidecache, standard library only.
+"""Read a parameter, a secret and an S3 object through sidecache with the `sidecache` package.
 
 Usage: get_values.py [PARAMETER_NAME SECRET_ID S3_URI]  (or set those environment variables)
+
+In a function: `pip install ./clients/python` (standard library only, no boto3). Here,
+examples/python/sidecache links to clients/python/src/sidecache so the example runs from a
+checkout as it is.
 """
 import json
 import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 
-# The variable the extension itself reads, so the handler and the sidecar agree on the port.
-PORT = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
-# In Lambda the token is the function's own session token; SIDECACHE_TOKEN is for sidecars
-# started with an explicit token (ECS, EC2, `make run`).
-TOKEN = os.environ.get("SIDECACHE_TOKEN") or os.environ.get("AWS_SESSION_TOKEN", "")
-
-
-class SidecacheError(Exception):
-    pass
-
-
-def get(path, **query):
-    url = f"http://localhost:{PORT}{path}?{urllib.parse.urlencode(query)}"
-    request = urllib.request.Request(url, headers={"X-Aws-Parameters-Secrets-Token": TOKEN})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        # Errors are JSON like AWS's: {"__type": "ParameterNotFound", "message": "..."}.
-        try:
-            body = json.load(error)
-        except ValueError:
-            body = {}
-        kind = body.get("__type", "HTTPError")
-        raise SidecacheError(f"{kind} (HTTP {error.code}): {body.get('message', error.reason)}")
+import sidecache
 
 
 def json_keys(text):
@@ -51,22 +28,26 @@ def main():
     if len(names) != 3 or not all(names):
         sys.exit(__doc__)
     parameter_name, secret_id, s3_uri = names
+    # The port is PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (the extension's own variable), the
+    # token SIDECACHE_TOKEN or else the function's AWS_SESSION_TOKEN; one kept-alive connection.
+    client = sidecache.Client()
     try:
-        # withDecryption=true makes SecureString values come back in clear, as in the AWS SDK.
-        parameter = get("/systemsmanager/parameters/get", name=parameter_name, withDecryption="true")
-        print("parameter:", parameter["Parameter"]["Value"])
+        # SecureStrings come back decrypted; a StringList would come back as a list.
+        print("parameter:", client.parameter(parameter_name))
 
         # Show the secret's shape, never its value.
-        secret = get("/secretsmanager/get", secretId=secret_id)
-        print("secret keys:", json_keys(secret["SecretString"]))
+        print("secret keys:", json_keys(client.secret(secret_id)))
 
         # The object is already on local disk: open the file, no object bytes cross HTTP.
-        s3 = get("/s3/get", uri=s3_uri)
-        with open(s3["path"], "rb") as f:
+        path = client.object_path(s3_uri)
+        with open(path, "rb") as f:
             head = f.read(64)
-        print("s3 path:", s3["path"])
+        print("s3 path:", path)
         print("s3 head:", head.decode("utf-8", errors="replace"))
-    except (SidecacheError, OSError) as error:
+    except sidecache.NotFound as error:
+        # error.status is 404, error.error_type the AWS code (ParameterNotFound, ...).
+        sys.exit(f"error: not found: {error}")
+    except (sidecache.SidecacheError, OSError) as error:
         sys.exit(f"error: {error}")
 
 

@@ -19,8 +19,10 @@ use axum::http::HeaderValue;
 use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 mod batch;
 
@@ -44,6 +46,10 @@ pub struct App {
     cache_max_bytes: u64,
     s3_max_bytes: u64,
     started_at: Instant,
+    /// Set shortly before the shutdown drain ends: upstream waits still in flight stop and
+    /// are answered `ShuttingDown` (503), so the process exits within the deadline whatever
+    /// the upstream's latency.
+    cut: watch::Sender<bool>,
 }
 
 /// Both AWS answers carry an empty `ResultMetadata` object, as the AWS extension's do.
@@ -125,6 +131,22 @@ impl App {
             cache_max_bytes: config.cache_max_bytes,
             s3_max_bytes: config.s3_max_bytes,
             started_at: Instant::now(),
+            cut: watch::Sender::new(false),
+        }
+    }
+
+    /// Ends every upstream wait, now and from now on, with `ShuttingDown`.
+    pub fn cut_upstream_calls(&self) {
+        self.cut.send_replace(true);
+    }
+
+    /// `work` (an upstream call, an S3 body being written), unless upstream waits are cut first.
+    async fn until_cut<F: Future>(&self, work: F) -> Result<F::Output, AppError> {
+        let mut cut = self.cut.subscribe();
+        tokio::select! {
+            biased;
+            output = work => Ok(output),
+            Ok(_) = cut.wait_for(|cut| *cut) => Err(AppError::ShuttingDown),
         }
     }
 
@@ -145,8 +167,9 @@ impl App {
         };
         self.cache
             .get_or_fetch(key, freshness, |_| async {
-                let parameter =
-                    self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
+                let parameter = self
+                    .counted(Service::Ssm, self.upstream.get_parameter(request))
+                    .await?;
                 Ok(parameter_entry(parameter))
             })
             .await
@@ -177,15 +200,17 @@ impl App {
         };
         self.cache
             .get_or_fetch(key, freshness, |_| async {
-                let parameters = self.counted(
-                    Service::Ssm,
-                    self.upstream.get_parameters_by_path(request).await,
-                )?;
+                let parameters = self
+                    .counted(Service::Ssm, self.upstream.get_parameters_by_path(request))
+                    .await?;
                 let json = render(&ParametersBody {
                     parameters: &parameters,
                     result_metadata: ResultMetadata {},
                 });
-                Ok(Entry::new(json, Bytes::new(), TEXT))
+                let mut entry = Entry::new(json, Bytes::new(), TEXT);
+                // With no SecureString under the path, one answer serves both spellings.
+                entry.decryption_neutral = parameters.iter().all(Parameter::decryption_neutral);
+                Ok(entry)
             })
             .await
     }
@@ -221,10 +246,9 @@ impl App {
         };
         self.cache
             .get_or_fetch(key, freshness, |_| async {
-                let secret = self.counted(
-                    Service::SecretsManager,
-                    self.upstream.get_secret(request).await,
-                )?;
+                let secret = self
+                    .counted(Service::SecretsManager, self.upstream.get_secret(request))
+                    .await?;
                 let json = render(&SecretBody {
                     secret: &secret,
                     result_metadata: ResultMetadata {},
@@ -279,7 +303,8 @@ impl App {
                 let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
                 let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
                 match (
-                    self.counted(Service::S3, self.upstream.get_object(request, etag).await)?,
+                    self.counted(Service::S3, self.upstream.get_object(request, etag))
+                        .await?,
                     previous,
                 ) {
                     (ObjectFetch::NotModified, Some(previous)) => Ok(previous.renewed()),
@@ -289,7 +314,7 @@ impl App {
                             code: None,
                             status: 502,
                         },
-                        message: "answered 304 to an unconditional request".into(),
+                        message: "S3 GetObject answered 304 to an unconditional request".into(),
                     })),
                     (ObjectFetch::Body(meta, body), _) => {
                         let path = self.files.path_for(
@@ -297,7 +322,9 @@ impl App {
                             &request.key,
                             request.version_id.as_deref(),
                         );
-                        let file = self.files.download(&path, &meta, body).await?;
+                        let file = self
+                            .until_cut(self.files.download(&path, &meta, body))
+                            .await??;
                         let json = render(&ObjectBody {
                             path: &path.to_string_lossy(),
                             bucket: &request.bucket,
@@ -336,15 +363,16 @@ impl App {
         count
     }
 
-    /// Counts an upstream call and classifies its failure.
-    fn counted<T>(
+    /// Makes an upstream call unless upstream waits are cut (shutdown), counts it and
+    /// classifies its failure.
+    async fn counted<T>(
         &self,
         service: Service,
-        result: Result<T, UpstreamError>,
+        call: impl Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, AppError> {
         let counters = self.stats.upstream(service);
         counters.calls.incr();
-        result.map_err(|error| {
+        self.until_cut(call).await?.map_err(|error| {
             counters.errors.incr();
             tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
             classify(&error)
@@ -406,7 +434,10 @@ fn parameter_entry(parameter: Parameter) -> Entry {
         parameter: &parameter,
         result_metadata: ResultMetadata {},
     });
-    Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT)
+    let decryption_neutral = parameter.decryption_neutral();
+    let mut entry = Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT);
+    entry.decryption_neutral = decryption_neutral;
+    entry
 }
 
 fn render<T: Serialize>(body: &T) -> Bytes {

@@ -46,6 +46,9 @@ pub struct Entry {
     pub etag: Option<String>,
     /// A cached not-found answer (`SIDECACHE_NEGATIVE_TTL`) instead of a value.
     not_found: Option<AppError>,
+    /// The value is the same with or without decryption (SSM String and StringList; no
+    /// SecureString in it): stored under the key without decryption, it answers both.
+    pub decryption_neutral: bool,
     pub fetched_at: Instant,
     /// How long moka keeps the entry: TTL plus the stale-if-error window.
     keep_for: Duration,
@@ -60,6 +63,7 @@ impl Entry {
             file: None,
             etag: None,
             not_found: None,
+            decryption_neutral: false,
             fetched_at: Instant::now(),
             keep_for: Duration::ZERO,
         }
@@ -87,6 +91,7 @@ impl Entry {
             file: self.file.clone(),
             etag: self.etag.clone(),
             not_found: None,
+            decryption_neutral: self.decryption_neutral,
             fetched_at: Instant::now(),
             keep_for: Duration::ZERO,
         }
@@ -235,7 +240,7 @@ impl ValueCache {
     /// caller of the same key. `fetch` runs at most once per flight.
     pub async fn get_or_fetch<F, Fut>(
         &self,
-        key: CacheKey,
+        mut key: CacheKey,
         freshness: Freshness,
         fetch: F,
     ) -> Result<(Arc<Entry>, Outcome), AppError>
@@ -249,7 +254,7 @@ impl ValueCache {
             return fetch(None).await.map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
-        let cached = entries.get(&key);
+        let cached = find(entries, &mut key);
         if let Some(answer) = cached.as_ref().and_then(|e| self.answer(e, freshness)) {
             self.stats.hits.incr();
             return answer.map(|e| (e, Outcome::Hit));
@@ -314,7 +319,12 @@ impl ValueCache {
         let result = flight
             .get_or_init(|| async {
                 // A flight that ended between our lookup and now already has what we need.
-                if let Some(entry) = entries.get(key).filter(|e| e.fetched_at >= requested_at) {
+                if let Some(entry) =
+                    find(entries, &mut key.clone()).filter(|e| e.fetched_at >= requested_at)
+                {
+                    return Ok(entry);
+                }
+                if let Some(entry) = self.join_decrypting_flight(key).await {
                     return Ok(entry);
                 }
                 let previous = previous.filter(|p| p.not_found.is_none());
@@ -334,7 +344,7 @@ impl ValueCache {
                 entry.keep_for = ttl + self.stale_if_error;
                 let entry = Arc::new(entry);
                 self.bytes.add(entry.size());
-                entries.insert(key.clone(), entry.clone());
+                store(entries, key.clone(), entry.clone());
                 // moka evicts lazily; enforce the bounds (and delete evicted files) now, on the
                 // miss path, rather than whenever maintenance next happens to run.
                 entries.run_pending_tasks();
@@ -349,6 +359,29 @@ impl ValueCache {
         result
     }
 
+    /// A read without decryption that misses while the same value is being fetched with
+    /// decryption (the prefetch does that) waits for that flight: a decryption-neutral answer
+    /// serves it too. Only this direction waits, so two flights never wait on each other.
+    async fn join_decrypting_flight(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        if key.decrypt {
+            return None;
+        }
+        let mut decrypting = key.clone();
+        decrypting.decrypt = true;
+        let flight = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .get(&decrypting)
+            .cloned()?;
+        // Waits for the flight's result without ever running its fetch: an initialiser that
+        // fails leaves the cell to the flight's own callers.
+        match flight.get_or_try_init(|| async { Err(()) }).await {
+            Ok(Ok(entry)) if entry.decryption_neutral => Some(entry.clone()),
+            _ => None,
+        }
+    }
+
     /// Entry count after moka's pending maintenance, for `/stats` and tests.
     pub fn entry_count(&self) -> u64 {
         self.entries.as_ref().map_or(0, |e| {
@@ -361,11 +394,11 @@ impl ValueCache {
     /// each name, then fetch the missing ones together). Counts a hit when it answers.
     pub fn lookup(
         &self,
-        key: &CacheKey,
+        key: &mut CacheKey,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
-        let answer = self.answer(&entries.get(key)?, freshness)?;
+        let answer = self.answer(&find(entries, key)?, freshness)?;
         self.stats.hits.incr();
         Some(answer)
     }
@@ -392,7 +425,7 @@ impl ValueCache {
         let entry = Arc::new(entry);
         if let Some(entries) = self.entries.as_ref().filter(|_| !ttl.is_zero()) {
             self.bytes.add(entry.size());
-            entries.insert(key, entry.clone());
+            store(entries, key, entry.clone());
         }
         entry
     }
@@ -437,6 +470,36 @@ impl ValueCache {
     pub fn enabled(&self) -> bool {
         self.entries.is_some()
     }
+}
+
+/// The entry that answers `key`, if any. A decrypting read also accepts a value stored without
+/// decryption when that value is decryption-neutral (no SecureString in it), so one fetch serves
+/// both spellings; a SecureString fetched without decryption (ciphertext) never answers a
+/// decrypting read. The common spelling, without decryption, stays one lookup. `key` is only
+/// borrowed mutably to probe its twin without allocating; it is left as it was.
+fn find(entries: &Entries, key: &mut CacheKey) -> Option<Arc<Entry>> {
+    if let Some(entry) = entries.get(key) {
+        return Some(entry);
+    }
+    if !key.decrypt {
+        return None;
+    }
+    key.decrypt = false;
+    let plain = entries.get(key).filter(|e| e.decryption_neutral);
+    key.decrypt = true;
+    plain
+}
+
+/// Inserts `entry` where [`find`] looks for it first: a decryption-neutral value fetched with
+/// decryption goes under the key without it (one copy answers both spellings), and an older
+/// entry under the decrypting key (the parameter was a SecureString then) is dropped so it
+/// does not shadow the new one.
+fn store(entries: &Entries, mut key: CacheKey, entry: Arc<Entry>) {
+    if key.decrypt && entry.decryption_neutral {
+        entries.invalidate(&key);
+        key.decrypt = false;
+    }
+    entries.insert(key, entry);
 }
 
 /// moka bounds one total weight; the weigher and capacity that make it keep two bounds.

@@ -30,6 +30,11 @@ pub enum AppError {
     StorageFull,
     #[error("cannot write to the S3 cache directory: {0}")]
     Storage(String),
+    /// The process is stopping and the upstream call could not finish before its deadline.
+    #[error(
+        "sidecache is shutting down: the upstream call did not finish before the shutdown deadline"
+    )]
+    ShuttingDown,
     /// A failed upstream call, already classified by [`classify`].
     #[error("{message}")]
     Upstream {
@@ -60,6 +65,7 @@ impl AppError {
             AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream { status, .. } => *status,
         }
     }
@@ -76,18 +82,20 @@ impl AppError {
             AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
             AppError::StorageFull => "InsufficientStorage",
             AppError::Storage(_) => "StorageError",
+            AppError::ShuttingDown => "ShuttingDown",
             AppError::Upstream { code, .. } => code,
         }
     }
 
-    /// Stale-if-error applies only to causes that say nothing about the value itself.
+    /// Stale-if-error applies only to causes that say nothing about the value itself (a
+    /// shutdown that cut the refresh short is one).
     pub fn may_serve_stale(&self) -> bool {
         matches!(
             self,
             AppError::Upstream {
                 transient: true,
                 ..
-            }
+            } | AppError::ShuttingDown
         )
     }
 }
@@ -136,7 +144,8 @@ pub fn classify(error: &UpstreamError) -> AppError {
     AppError::Upstream {
         status,
         code,
-        message: format!("{}: {}", error.service.label(), error.message),
+        // Already names the service and operation (aws/errors.rs).
+        message: error.message.clone(),
         transient,
     }
 }
@@ -273,8 +282,18 @@ mod tests {
             });
             assert_eq!(e.status(), status);
             assert!(e.may_serve_stale());
-            assert!(e.to_string().starts_with("Secrets Manager: "));
+            assert_eq!(e.to_string(), "m");
         }
+    }
+
+    #[test]
+    fn shutting_down_is_a_transient_503() {
+        let e = AppError::ShuttingDown;
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown")
+        );
+        assert!(e.may_serve_stale());
     }
 
     #[test]

@@ -56,13 +56,12 @@ pub struct ExtensionsApi {
 }
 
 impl ExtensionsApi {
-    /// `runtime_api` is `AWS_LAMBDA_RUNTIME_API`: `host:port`, also accepted with an `http://`
-    /// prefix or a trailing path.
+    /// `runtime_api` is `AWS_LAMBDA_RUNTIME_API`: `host:port` as Lambda sets it, or
+    /// `http://host:port` or `http://host:port/prefix` as local emulators do (cargo-lambda hands
+    /// out `http://127.0.0.1:9000/.rt`). Every call goes under the prefix.
     pub fn new(runtime_api: &str) -> Self {
-        let authority = runtime_api.trim().trim_start_matches("http://");
-        let authority = authority.split('/').next().unwrap_or(authority);
         ExtensionsApi {
-            base: format!("http://{authority}/2020-01-01/extension"),
+            base: format!("{}/2020-01-01/extension", api_root(runtime_api)),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
@@ -171,6 +170,16 @@ impl ExtensionsApi {
     }
 }
 
+/// `http://host:port[/prefix]` without a trailing slash, from any accepted form.
+fn api_root(runtime_api: &str) -> String {
+    let value = runtime_api.trim();
+    let without_scheme = value
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map_or(value, |_| &value[7..]);
+    format!("http://{}", without_scheme.trim_end_matches('/'))
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum ErrorPhase {
     Init,
@@ -186,13 +195,27 @@ mod tests {
         for form in [
             "127.0.0.1:9001",
             "http://127.0.0.1:9001",
-            "127.0.0.1:9001/",
-            "http://127.0.0.1:9001/2018-06-01",
+            "HTTP://127.0.0.1:9001",
+            " 127.0.0.1:9001/",
         ] {
             assert_eq!(
                 ExtensionsApi::new(form).base,
                 "http://127.0.0.1:9001/2020-01-01/extension"
             );
         }
+    }
+
+    #[test]
+    fn a_path_prefix_is_kept_for_every_call() {
+        for form in ["http://127.0.0.1:9000/.rt", "127.0.0.1:9000/.rt/"] {
+            assert_eq!(
+                ExtensionsApi::new(form).base,
+                "http://127.0.0.1:9000/.rt/2020-01-01/extension"
+            );
+        }
+        assert_eq!(
+            ExtensionsApi::new("http://localhost:9001/a/b").base,
+            "http://localhost:9001/a/b/2020-01-01/extension"
+        );
     }
 }

@@ -19,8 +19,12 @@ use tokio::time::Instant;
 
 /// Lambda allows about 2 s for SHUTDOWN in all; keep this much in hand for exiting.
 const SHUTDOWN_MARGIN: Duration = Duration::from_millis(200);
-/// Outside Lambda nobody imposes a deadline; don't hang forever on a stuck client either.
-const STANDALONE_DRAIN: Duration = Duration::from_secs(5);
+/// Upstream calls still in flight this long before the drain ends are cut and answered 503
+/// `ShuttingDown`: time for those answers to be written before the process exits.
+const ANSWER_MARGIN: Duration = Duration::from_millis(300);
+/// Outside Lambda nobody imposes a deadline; use Lambda's budget so that a slow upstream cannot
+/// hold the exit longer than an orchestrator's patience either.
+const STANDALONE_DRAIN: Duration = Duration::from_secs(2);
 
 /// Why start-up failed; the type is what Lambda shows as the init error.
 struct StartError {
@@ -45,7 +49,7 @@ pub async fn run(
             message: error.to_string(),
         }),
     };
-    let (serving, stop) = match started {
+    let (serving, stop, app) = match started {
         Ok(running) => running,
         Err(error) => {
             tracing::error!(error_type = error.error_type, "{}", error.message);
@@ -65,6 +69,14 @@ pub async fn run(
         }
     };
     let _ = stop.send(());
+    // However slow the upstream, in-flight misses get an answer before the drain ends.
+    let cut_at = drain_until
+        .checked_sub(ANSWER_MARGIN)
+        .unwrap_or(drain_until);
+    tokio::spawn(async move {
+        tokio::time::sleep_until(cut_at).await;
+        app.cut_upstream_calls();
+    });
     match tokio::time::timeout_at(drain_until, serving).await {
         Ok(Ok(Ok(()))) => tracing::info!("stopped"),
         Ok(Ok(Err(error))) => tracing::error!(%error, "server failed"),
@@ -77,6 +89,7 @@ pub async fn run(
 type Running = (
     tokio::task::JoinHandle<std::io::Result<()>>,
     tokio::sync::oneshot::Sender<()>,
+    Arc<App>,
 );
 
 async fn start(config: Config) -> Result<Running, StartError> {
@@ -99,10 +112,10 @@ async fn start(config: Config) -> Result<Running, StartError> {
     prefetch::spawn(app.clone(), config.prefetch.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = server::Limits::from_config(&config);
-    let serving = tokio::spawn(server::serve(listeners, app, limits, async {
+    let serving = tokio::spawn(server::serve(listeners, app.clone(), limits, async {
         let _ = stop_rx.await;
     }));
-    Ok((serving, stop_tx))
+    Ok((serving, stop_tx, app))
 }
 
 /// Binds every configured address. The first must succeed; later ones (`::1` by default) may

@@ -106,6 +106,14 @@ pub struct Parameter {
     pub version: Option<i64>,
 }
 
+impl Parameter {
+    /// A String or StringList: `withDecryption` does not change its value (a SecureString read
+    /// without decryption is ciphertext; an unknown type is treated as one).
+    pub fn decryption_neutral(&self) -> bool {
+        matches!(self.kind.as_deref(), Some("String" | "StringList"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Secret {

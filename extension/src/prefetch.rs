@@ -41,8 +41,8 @@ pub fn spawn(app: Arc<App>, items: Vec<PrefetchItem>) {
 /// One item; `true` when it is now cached.
 async fn fetch(app: &App, item: &PrefetchItem) -> bool {
     let result = match item {
-        // With decryption: the flag is part of the cache key, and a handler reading a
-        // SecureString asks with `withDecryption=true`.
+        // With decryption: a handler reading a SecureString asks with `withDecryption=true`;
+        // a String or StringList is stored so that reads without the flag find it too.
         PrefetchItem::Parameter(full_name) => match split_selector(full_name) {
             Ok((name, selector)) => {
                 let request = ParameterRequest {
@@ -74,7 +74,8 @@ async fn fetch(app: &App, item: &PrefetchItem) -> bool {
             app.object(&request, OPTIONS).await.map(|_| ())
         }
         // The whole tree, decrypted: what `by-path?path=..&recursive=true&withDecryption=true`
-        // then answers from the cache.
+        // then answers from the cache (and, with no SecureString under it, the same read
+        // without `withDecryption`).
         PrefetchItem::ParameterPath(path) => {
             let request = PathRequest {
                 path: path.clone(),

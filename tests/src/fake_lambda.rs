@@ -84,6 +84,8 @@ impl Inner {
 /// A running fake; its server task stops when dropped.
 pub struct FakeLambda {
     addr: std::net::SocketAddr,
+    /// Path prefix every call must go under (`""` as in Lambda, `/.rt` as cargo-lambda serves).
+    prefix: String,
     inner: Arc<Inner>,
     task: JoinHandle<()>,
 }
@@ -91,6 +93,14 @@ pub struct FakeLambda {
 impl FakeLambda {
     /// Starts the fake for an extension that will listen on `listen_port`.
     pub async fn start(listen_port: u16) -> Self {
+        Self::start_with_prefix(listen_port, "").await
+    }
+
+    /// Like `start`, serving the API under `prefix` (e.g. `/.rt`, as local emulators do): a call
+    /// outside the prefix is a violation answered 404.
+    pub async fn start_with_prefix(listen_port: u16, prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/').to_owned();
+        let base = format!("{prefix}{BASE}");
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             listen_port,
@@ -105,10 +115,10 @@ impl FakeLambda {
             ids: AtomicUsize::new(1),
         });
         let app = Router::new()
-            .route(&format!("{BASE}/register"), post(register))
-            .route(&format!("{BASE}/event/next"), get(next))
-            .route(&format!("{BASE}/init/error"), post(init_error))
-            .route(&format!("{BASE}/exit/error"), post(exit_error))
+            .route(&format!("{base}/register"), post(register))
+            .route(&format!("{base}/event/next"), get(next))
+            .route(&format!("{base}/init/error"), post(init_error))
+            .route(&format!("{base}/exit/error"), post(exit_error))
             .fallback(unexpected)
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -118,12 +128,24 @@ impl FakeLambda {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeLambda { addr, inner, task }
+        FakeLambda {
+            addr,
+            prefix,
+            inner,
+            task,
+        }
     }
 
-    /// Value for `AWS_LAMBDA_RUNTIME_API` (`host:port`, as Lambda sets it).
+    /// Value for `AWS_LAMBDA_RUNTIME_API` (`host:port`, as Lambda sets it). Only a fake without
+    /// a prefix can be reached this way.
     pub fn runtime_api(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// Value for `AWS_LAMBDA_RUNTIME_API` as local emulators set it: `http://host:port` followed
+    /// by the prefix, if any (`http://127.0.0.1:9000/.rt`).
+    pub fn runtime_api_url(&self) -> String {
+        format!("http://{}{}", self.addr, self.prefix)
     }
 
     pub fn registrations(&self) -> Vec<Registration> {
@@ -191,11 +213,16 @@ impl FakeLambda {
 
     /// Queues SHUTDOWN with the given reason; returns the deadline (2 s from now).
     pub fn shutdown_with_reason(&self, reason: &str) -> Instant {
-        let deadline = Instant::now() + Duration::from_millis(2000);
+        self.shutdown_within(reason, Duration::from_millis(2000))
+    }
+
+    /// Queues SHUTDOWN whose `deadlineMs` is `within` from now; returns that deadline.
+    pub fn shutdown_within(&self, reason: &str, within: Duration) -> Instant {
+        let deadline = Instant::now() + within;
         let event = json!({
             "eventType": "SHUTDOWN",
             "shutdownReason": reason,
-            "deadlineMs": epoch_millis() + 2000,
+            "deadlineMs": epoch_millis() + within.as_millis() as u64,
         });
         let _ = self.inner.queue_tx.send(event);
         deadline

@@ -33,6 +33,13 @@ pub enum Fault {
     Error { status: u16, code: String },
     /// Read the request, then drop the connection without answering.
     Refuse,
+    /// Answer exactly this, whatever the protocol expects (an HTML error page, XML to a JSON
+    /// API, garbage): what a load balancer or a broken endpoint might send.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
 }
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -169,6 +176,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             state.answered.lock().unwrap().push((op, 0));
             return Err(Refused);
         }
+        Fault::Raw {
+            status,
+            content_type,
+            body,
+        } => Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)).map_err(|n| match n {}).boxed())
+            .expect("valid raw response"),
     };
     state
         .answered

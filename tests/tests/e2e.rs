@@ -16,6 +16,7 @@ mod e2e {
     mod clients;
     mod config;
     mod connections;
+    mod decryption_sharing;
     mod errors;
     mod get_many;
     mod harness;
@@ -24,11 +25,15 @@ mod e2e {
     mod logs;
     mod parameters;
     mod prefetch;
+    mod readable_errors;
     mod roles;
+    mod runtime_api;
     mod s3;
     mod s3_files;
     mod s3_large;
     mod s3_limits;
     mod s3_support;
     mod secrets;
+    mod shutdown_deadline;
+    mod tls;
 }

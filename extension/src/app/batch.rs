@@ -66,7 +66,7 @@ impl App {
         request: &ParametersRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
-        let wanted = request
+        let mut wanted = request
             .names
             .iter()
             .map(|full| {
@@ -91,8 +91,8 @@ impl App {
         };
         let mut found: Vec<Option<Arc<Entry>>> = vec![None; wanted.len()];
         let mut missing = Vec::new();
-        for (i, w) in wanted.iter().enumerate() {
-            match self.cache.lookup(&w.key, freshness) {
+        for (i, w) in wanted.iter_mut().enumerate() {
+            match self.cache.lookup(&mut w.key, freshness) {
                 Some(Ok(entry)) => found[i] = Some(entry),
                 Some(Err(_not_found)) => {}
                 None => missing.push(i),
@@ -117,7 +117,8 @@ impl App {
             };
             (
                 chunk,
-                self.counted(Service::Ssm, self.upstream.get_parameters(&request).await),
+                self.counted(Service::Ssm, self.upstream.get_parameters(&request))
+                    .await,
             )
         });
         // All or nothing: a failed chunk fails the request, as one GetParameters call would.

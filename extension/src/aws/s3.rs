@@ -27,7 +27,7 @@ pub async fn get_object(
         Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
             return Ok(ObjectFetch::NotModified)
         }
-        Err(e) => return Err(upstream_error(Service::S3, e)),
+        Err(e) => return Err(upstream_error(Service::S3, "GetObject", e)),
     };
     let meta = ObjectMeta {
         version_id: output.version_id,
@@ -47,7 +47,7 @@ impl ObjectBody for Body {
         self.0.try_next().await.map_err(|e| UpstreamError {
             service: Service::S3,
             kind: UpstreamErrorKind::Unreachable,
-            message: format!("reading the object failed: {e}"),
+            message: format!("S3 GetObject failed: reading the object was cut off ({e})"),
         })
     }
 }

@@ -16,7 +16,7 @@ pub async fn get_secret(
         .set_version_stage(request.version_stage.clone())
         .send()
         .await
-        .map_err(|e| upstream_error(Service::SecretsManager, e))?;
+        .map_err(|e| upstream_error(Service::SecretsManager, "GetSecretValue", e))?;
     Ok(Secret {
         arn: output.arn,
         created_date: output.created_date.as_ref().and_then(rfc3339),

@@ -19,8 +19,10 @@ pub async fn get_parameter(
         .with_decryption(request.with_decryption)
         .send()
         .await
-        .map_err(|e| upstream_error(Service::Ssm, e))?;
-    let parameter = output.parameter.ok_or_else(|| empty_answer(Service::Ssm))?;
+        .map_err(|e| upstream_error(Service::Ssm, "GetParameter", e))?;
+    let parameter = output
+        .parameter
+        .ok_or_else(|| empty_answer(Service::Ssm, "GetParameter"))?;
     Ok(convert(parameter, selector))
 }
 
@@ -35,7 +37,7 @@ pub async fn get_parameters(
         .with_decryption(request.with_decryption)
         .send()
         .await
-        .map_err(|e| upstream_error(Service::Ssm, e))?;
+        .map_err(|e| upstream_error(Service::Ssm, "GetParameters", e))?;
     Ok(ParametersFound {
         parameters: output
             .parameters
@@ -64,7 +66,7 @@ pub async fn get_parameters_by_path(
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| upstream_error(Service::Ssm, e))?;
+            .map_err(|e| upstream_error(Service::Ssm, "GetParametersByPath", e))?;
         parameters.extend(
             output
                 .parameters

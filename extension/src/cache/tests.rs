@@ -271,3 +271,117 @@ async fn invalidate_drops_matching_keys() {
         .unwrap();
     assert_eq!(outcome, Outcome::Miss);
 }
+
+fn decrypting(name: &str) -> CacheKey {
+    CacheKey {
+        decrypt: true,
+        ..key(name)
+    }
+}
+
+fn neutral(text: &str, decryption_neutral: bool) -> Result<Entry, AppError> {
+    let mut entry = value(text)?;
+    entry.decryption_neutral = decryption_neutral;
+    Ok(entry)
+}
+
+/// Fetches `key`, returning the body and whether the fetch ran.
+async fn read(
+    cache: &ValueCache,
+    key: CacheKey,
+    text: &str,
+    neutral_value: bool,
+) -> (String, bool) {
+    let fetched = AtomicUsize::new(0);
+    let (entry, _) = cache
+        .get_or_fetch(key, TTL, |_| async {
+            fetched.fetch_add(1, Ordering::SeqCst);
+            neutral(text, neutral_value)
+        })
+        .await
+        .unwrap();
+    let body = String::from_utf8(entry.json.to_vec()).unwrap();
+    (body, fetched.load(Ordering::SeqCst) == 1)
+}
+
+#[tokio::test]
+async fn a_neutral_value_serves_both_decryption_spellings_from_one_copy() {
+    let cache = cache(10);
+    // Fetched with decryption (as prefetch does), read without: no second fetch.
+    assert_eq!(
+        read(&cache, decrypting("a"), "v", true).await,
+        ("v".into(), true)
+    );
+    assert_eq!(
+        read(&cache, key("a"), "other", true).await,
+        ("v".into(), false)
+    );
+    assert_eq!(
+        read(&cache, decrypting("a"), "other", true).await,
+        ("v".into(), false)
+    );
+    // The other direction.
+    assert_eq!(read(&cache, key("b"), "w", true).await, ("w".into(), true));
+    assert_eq!(
+        read(&cache, decrypting("b"), "other", true).await,
+        ("w".into(), false)
+    );
+    assert_eq!(cache.entry_count(), 2, "one copy per value");
+}
+
+#[tokio::test]
+async fn a_secure_string_keeps_the_spellings_apart() {
+    let cache = cache(10);
+    assert_eq!(
+        read(&cache, key("s"), "cipher", false).await,
+        ("cipher".into(), true)
+    );
+    assert_eq!(
+        read(&cache, decrypting("s"), "plain", false).await,
+        ("plain".into(), true)
+    );
+    assert_eq!(
+        read(&cache, key("s"), "x", false).await,
+        ("cipher".into(), false)
+    );
+    assert_eq!(
+        read(&cache, decrypting("s"), "x", false).await,
+        ("plain".into(), false)
+    );
+    // A lookup (get-many) follows the same rule and leaves the key as it was.
+    let mut probe = decrypting("s");
+    assert!(cache.lookup(&mut probe, TTL).is_some());
+    assert!(probe.decrypt);
+}
+
+#[tokio::test]
+async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
+    let cache = Arc::new(cache(10));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let prefetch = {
+        let (cache, calls) = (cache.clone(), calls.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(decrypting("p"), TTL, |_| async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let _ = started_tx.send(());
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    neutral("v", true)
+                })
+                .await
+                .unwrap()
+        })
+    };
+    started_rx.await.unwrap();
+    let (entry, _) = cache
+        .get_or_fetch(key("p"), TTL, |_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            neutral("second", true)
+        })
+        .await
+        .unwrap();
+    assert_eq!(&entry.json[..], b"v");
+    prefetch.await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

@@ -300,7 +300,8 @@ impl Config {
     }
 }
 
-/// `host:port` of the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`); `None` means standalone.
+/// The Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`: `host:port`, `http://host:port` or
+/// `http://host:port/prefix`, see `ExtensionsApi::new`); `None` means standalone.
 /// Read apart from [`Config`] because a failed configuration is still reported to Lambda.
 pub fn runtime_api(env: &dyn Env) -> Option<String> {
     Reader::new(env).raw(ENV_RUNTIME_API)

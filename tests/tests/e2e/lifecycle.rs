@@ -122,22 +122,6 @@ async fn invoke_events_do_not_disturb_serving() {
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
-#[tokio::test]
-async fn runtime_api_with_http_prefix_is_accepted() {
-    let proxy = FaultProxy::start().await;
-    let builder = Sidecar::builder(&proxy);
-    let fake = FakeLambda::start(builder.port()).await;
-    let api = format!("http://{}", fake.runtime_api());
-    let sc = builder.env("AWS_LAMBDA_RUNTIME_API", api).spawn().await;
-    let registered = fake.wait_registered(Duration::from_secs(5)).await;
-    assert!(
-        registered.is_some(),
-        "never registered; logs:\n{}",
-        sc.logs()
-    );
-    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
-}
-
 async fn assert_standalone_signal_exits_zero(signal: i32) {
     let (_proxy, mut sc) = started().await;
     sc.signal(signal);

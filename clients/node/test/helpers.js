@@ -1,0 +1,31 @@
+// What scripts/test-clients.sh started and seeded for this suite (under /clients/node/).
+import assert from "node:assert/strict";
+import { Client } from "../src/index.js";
+
+for (const name of ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SIDECACHE_TOKEN", "CLIENTS_RUN_ID", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET"]) {
+  assert.ok(process.env[name], `${name} is unset: these tests need a live sidecache on moto; run scripts/test-clients.sh`);
+}
+
+export const run = process.env.CLIENTS_RUN_ID;
+export const bucket = process.env.CLIENTS_BUCKET;
+export const s3Dir = process.env.SIDECACHE_S3_DIR;
+export const name = (suffix) => `/clients/node/${suffix}`;
+
+/** sidecache's upstream call count for a service, from /stats: a delta of 0 is a cache hit. */
+export async function upstreamCalls(service) {
+  const client = new Client();
+  try {
+    return (await client.stats()).upstream[service].calls;
+  } finally {
+    client.close();
+  }
+}
+
+/** A request as middy hands it to a middleware's `before`. */
+export const middyRequest = () => ({ event: {}, context: { functionName: "clients-test" }, response: undefined, error: undefined, internal: {} });
+
+/** middy's core in a few lines: run each `before`, then the handler with the same context. */
+export const invoke = async (handler, middlewares, request = middyRequest()) => {
+  for (const middleware of middlewares) await middleware.before?.(request);
+  return handler(request.event, request.context);
+};

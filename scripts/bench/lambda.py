@@ -1,0 +1,203 @@
+"""Lambda-sized rows of `make bench` (docs/performance.md, rows 9-14): CPU to the first /ping
+and to the first value over TLS, instructions per hit on a new connection, exec -> first value
+at a 128 MB function's CPU share, RSS after connection bursts; and the same figures for a peer
+(aws_secretsmanager_agent, `make bench-peer`).
+
+CPU is what the process used (user + system, all threads): the first field of
+/proc/PID/task/*/schedstat, summed, read when the process has answered.
+"""
+
+import asyncio
+import glob
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import time
+
+CPU_RUNS = 9
+CGROUP_RUNS = 7
+LAMBDA_MB = 128
+CG_ROOT = "/sys/fs/cgroup/cpu"
+BURST_CONNS, BURST_HITS, BURSTS = 1000, 20, 5
+SETTLE_S = 3.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ms(pid):
+    total = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return total / 1e6
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def get(port, path, token, close=True, timeout=30):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"X-Aws-Parameters-Secrets-Token": token}
+        if close:
+            headers["Connection"] = "close"
+        c.request("GET", path, headers=headers)
+        r = c.getresponse()
+        r.read()
+        return r.status
+    finally:
+        c.close()
+
+
+class Server:
+    """How to start one server under test: sidecache, or the peer agent."""
+
+    def __init__(self, label, binary, kind, base_env, token, workdir):
+        self.label, self.binary, self.kind = label, binary, kind
+        self.base_env, self.token, self.workdir = base_env, token, workdir
+
+    def argv_env(self, port):
+        env = dict(self.base_env)
+        if self.kind == "peer":
+            cfg = os.path.join(self.workdir, f"peer-{port}.toml")
+            with open(cfg, "w") as f:
+                f.write(f"http_port = {port}\nlog_to_file = false\nttl_seconds = 3600\n")
+            # The agent compares the token header with $AWS_TOKEN (else $AWS_SESSION_TOKEN).
+            env["AWS_TOKEN"] = self.token
+            return [self.binary, "--config", cfg], env
+        env.update(PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(port), SIDECACHE_TOKEN=self.token)
+        return [self.binary], env
+
+    def spawn(self, procs, port, prefix=()):
+        argv, env = self.argv_env(port)
+        return procs.spawn(list(prefix) + argv, env=env, cwd=self.workdir,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_ok(port, path, token, proc, timeout=30):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if get(port, path, token, timeout=10) == 200:
+                return
+        except OSError:
+            time.sleep(0.0005)
+    raise RuntimeError(f"no 200 on {path} within {timeout}s")
+
+
+def cpu_starts(procs, server, value_path, runs=CPU_RUNS):
+    """Per start: CPU at the first /ping, CPU at the first value (a miss over TLS), wall exec ->
+    first value. Medians over `runs` starts."""
+    ping, value, wall = [], [], []
+    for _ in range(runs):
+        port = free_port()
+        t0 = time.perf_counter()
+        p = server.spawn(procs, port)
+        wait_ok(port, "/ping", server.token, p)
+        ping.append(cpu_ms(p.pid))
+        if get(port, value_path, server.token) != 200:
+            raise RuntimeError(f"{server.label}: first value not 200")
+        wall.append((time.perf_counter() - t0) * 1000)
+        value.append(cpu_ms(p.pid))
+        procs.stop(p)
+    return {"ping": ping, "value": value, "wall": wall}
+
+
+def sleep_baseline(procs, runs=CPU_RUNS):
+    """exec of /bin/sleep measured the same way: its CPU once it sleeps."""
+    out = []
+    for _ in range(runs):
+        p = procs.spawn(["/bin/sleep", "5"])
+        time.sleep(0.05)
+        out.append(cpu_ms(p.pid))
+        p.kill()
+        p.wait()
+    return out
+
+
+def cgroup_path():
+    """A cgroup-v1 cpu group at a 128 MB function's share, or (None, why not)."""
+    if os.geteuid() != 0:
+        return None, "not root"
+    if not os.path.isdir(CG_ROOT):
+        return None, f"no {CG_ROOT} (cgroup v1 cpu controller)"
+    path = os.path.join(CG_ROOT, f"sidecache-bench-{LAMBDA_MB}")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(100000 * LAMBDA_MB // 1769))
+    except OSError as e:
+        return None, f"cgroup not writable: {e}"
+    return path, None
+
+
+def throttled_starts(procs, server, value_path, cg, runs=CGROUP_RUNS):
+    """Wall time exec -> first value with the server (not the client) in the cgroup."""
+    wrapper = ["/bin/sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh"]
+    out = []
+    for _ in range(runs):
+        port = free_port()
+        t0 = time.perf_counter()
+        p = server.spawn(procs, port, prefix=wrapper)
+        wait_ok(port, "/ping", server.token, p, timeout=60)
+        if get(port, value_path, server.token, timeout=60) != 200:
+            raise RuntimeError(f"{server.label}: first value not 200 (throttled)")
+        out.append((time.perf_counter() - t0) * 1000)
+        procs.stop(p)
+    return out
+
+
+def bursts(pid, port, path, token, n=BURST_CONNS, hits=BURST_HITS, rounds=BURSTS):
+    """RSS after warm-up, SETTLE_S after one burst of n concurrent keep-alive connections with
+    `hits` requests each, and after `rounds` bursts (the plateau)."""
+    request = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\nX-Aws-Parameters-Secrets-Token: {token}"
+               "\r\n\r\n").encode()
+
+    async def one(sem):
+        async with sem:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(hits):
+            w.write(request)
+            head = await r.readuntil(b"\r\n\r\n")
+            length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                          if l.lower().startswith(b"content-length:"))
+            await r.readexactly(length)
+        w.close()
+
+    async def burst():
+        sem = asyncio.Semaphore(n)
+        await asyncio.gather(*[one(sem) for _ in range(n)])
+
+    for _ in range(200):
+        get(port, path, token, close=False)
+    warm = rss_kb(pid)
+    after = []
+    peaks = []
+    for _ in range(rounds):
+        asyncio.run(burst())
+        peaks.append(rss_kb(pid))
+        time.sleep(SETTLE_S)
+        after.append(rss_kb(pid))
+    return {"warm": warm, "after": after, "peaks": peaks}
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# `make clients`: the Python and Node.js client packages' own test suites against a live
+# sidecache on moto. Starts moto and target/debug/sidecache (standalone mode) on free ports,
+# seeds parameters, secrets and S3 objects for each suite, installs clients/python into .venv
+# (as a user would: `pip install ./clients/python`), runs pytest and `node --test`, and stops
+# everything on exit. Needs `make venv build` and pytest in .venv (the Makefile's `clients`
+# target installs it, Powertools when it can, and @middy/core into clients/node when it can).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=$ROOT/.venv/bin/python
+BIN=${SIDECACHE_BIN:-$ROOT/target/debug/sidecache}
+for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$ROOT/.venv/bin/pytest" "$BIN"; do
+  [ -x "$tool" ] || { echo "test-clients: $tool is missing: run 'make clients'" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sidecache-clients.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # URL LOG: until the URL answers, or fail showing the log
+  for _ in $(seq 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "test-clients: $1 did not come up; its log:" >&2
+  cat "$2" >&2
+  exit 1
+}
+
+"$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+  ./clients/python || { echo "test-clients: pip install ./clients/python failed" >&2; exit 1; }
+# What setuptools' in-tree build leaves beside the source (git-ignored, but not kept either).
+rm -rf clients/python/build clients/python/src/sidecache.egg-info
+
+MOTO_PORT=$(free_port)
+PORT=$(free_port)
+# What the suites read: the run's random id is in every seeded value, so nothing passes on a
+# value left over from another run.
+export CLIENTS_RUN_ID=$RANDOM$RANDOM
+export CLIENTS_BUCKET=clients-bucket
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$PORT
+export SIDECACHE_TOKEN=clients-token-$RANDOM$RANDOM
+export SIDECACHE_S3_DIR=$work/s3
+unset AWS_SESSION_TOKEN
+
+"$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+pids+=($!)
+wait_for "$AWS_ENDPOINT_URL/moto-api/" "$work/moto.log"
+
+# Per suite (python, node), under /clients/<suite>/, secret clients/<suite>/... and
+# s3://clients-bucket/<suite>/...; each test that counts upstream calls has names of its own.
+"$PY" - <<'PY' || exit 1
+import json, os
+import boto3
+run = os.environ["CLIENTS_RUN_ID"]
+bucket = os.environ["CLIENTS_BUCKET"]
+ssm, sm, s3 = boto3.client("ssm"), boto3.client("secretsmanager"), boto3.client("s3")
+s3.create_bucket(Bucket=bucket)
+for suite in ("python", "node"):
+    p = f"/clients/{suite}"
+    for name, value, kind in [
+        (f"{p}/greeting", f"hello {suite} {run}", "String"),
+        (f"{p}/list", f"a-{run},b,c", "StringList"),
+        (f"{p}/secure", f"secure-{suite}-{run}", "SecureString"),
+        (f"{p}/config", json.dumps({"feature": True, "run": run}), "String"),
+        (f"{p}/tree/a", f"a-{run}", "String"),
+        (f"{p}/tree/b", f"b-{run}", "String"),
+        (f"{p}/tree/deep/c", f"c-{run}", "String"),
+        (f"{p}/handler/one", f"one-{run}", "String"),
+        (f"{p}/handler/two", f"two-{run}", "StringList"),
+        (f"{p}/refresh", f"before-{run}", "String"),
+        (f"{p}/many/x", f"x-{run}", "String"),
+        (f"{p}/many/y", f"y-{run}", "SecureString"),
+        (f"{p}/middleware/db", f"db-{run}", "String"),
+        (f"{p}/middleware/json", json.dumps({"run": run}), "String"),
+        (f"{p}/middy/greeting", f"middy-{run}", "String"),
+        (f"{p}/middy/settings", json.dumps({"middy": run}), "String"),
+        (f"{p}/powertools/plain", f"plain-{run}", "String"),
+        (f"{p}/powertools/json", json.dumps({"run": run}), "String"),
+        (f"{p}/powertools/b64", "aGVsbG8=", "String"),
+        (f"{p}/powertools/secure", f"pt-secure-{run}", "SecureString"),
+    ]:
+        ssm.put_parameter(Name=name, Value=value, Type=kind)
+    sm.create_secret(Name=f"clients/{suite}/api",
+                     SecretString=json.dumps({"user": "app", "password": f"pw-{run}"}))
+    sm.create_secret(Name=f"clients/{suite}/blob", SecretBinary=bytes(range(256)) + run.encode())
+    sm.create_secret(Name=f"clients/{suite}/middleware", SecretString=json.dumps({"key": run}))
+    s3.put_object(Bucket=bucket, Key=f"{suite}/config/app-{run}.json",
+                  Body=json.dumps({"from": "s3", "run": run}).encode(),
+                  ContentType="application/json")
+PY
+
+"$BIN" >"$work/sidecache.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$PORT/ping" "$work/sidecache.log"
+
+status=0
+echo "== clients/python: pytest"
+# -p no:cacheprovider: no .pytest_cache left in the tree.
+(cd clients/python && PYTHONDONTWRITEBYTECODE=1 "$ROOT/.venv/bin/pytest" -p no:cacheprovider -q -rs) \
+  || status=1
+echo "== clients/node: node --test"
+(cd clients/node && node --test --test-concurrency=1 --test-reporter=spec test/*.test.js) || status=1
+if [ "$status" -ne 0 ]; then
+  echo "test-clients: a suite failed; sidecache's log:" >&2
+  tail -n 40 "$work/sidecache.log" >&2
+fi
+exit "$status"

@@ -94,6 +94,16 @@ lambda-local: venv build
 bench: venv release
 	scripts/bench.sh
 
+# The same, with the open-source aws_secretsmanager_agent measured beside sidecache (rows 9-13).
+# Built once from crates.io into the git-ignored .bench-peer/ (several minutes the first time).
+PEER_VERSION := 2.1.0
+PEER_BIN := .bench-peer/bin/aws_secretsmanager_agent
+$(PEER_BIN):
+	$(CARGO) install --locked --quiet --root .bench-peer aws_secretsmanager_agent@$(PEER_VERSION)
+
+bench-peer: venv release $(PEER_BIN)
+	BENCH_PEER_BIN=$(PEER_BIN) scripts/bench.sh
+
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV)

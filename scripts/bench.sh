@@ -10,6 +10,7 @@
 #       of the cache-hit path.
 #   BENCH_IDLE_WAIT=300 scripts/bench.sh  # first wait (up to 300 s) for an idle machine
 #   SIDECACHE_BIN=path scripts/bench.sh   # measure another build
+#   BENCH_PEER_BIN=path scripts/bench.sh  # the agent's figures beside ours (make bench-peer)
 #
 # Installs wrk and valgrind with apt when they are missing. Everything started here (moto,
 # sidecache, valgrind) is stopped on exit; logs, wrk output and callgrind files stay in the
@@ -59,7 +60,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$PY" scripts/bench/run.py --bin "$BIN" --workdir "$workdir" "${profile_args[@]}" &
+peer_args=()
+[ -z "${BENCH_PEER_BIN:-}" ] || peer_args=(--peer-bin "$BENCH_PEER_BIN")
+
+"$PY" scripts/bench/run.py --bin "$BIN" --workdir "$workdir" "${profile_args[@]}" "${peer_args[@]}" &
 driver=$!
 wait "$driver"
 driver=

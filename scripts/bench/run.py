@@ -26,6 +26,8 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import lambda_rows as lam
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 TOKEN = "bench-token"
@@ -35,6 +37,7 @@ ROTATE = 100  # keys of row 2
 HOT = "/bench/p0"
 HERD = "/bench/herd"  # seeded, never fetched before row 6
 HERD_N = 1000
+SECRET = "bench/secret"  # rows 9-13: the one value both sidecache and the agent serve
 BUCKET = "sidecache-bench"
 BIG_KEY, BIG_SIZE = "big.bin", 1024 * 1024
 SMALL_KEY = "small.json"
@@ -261,6 +264,11 @@ def seed(moto_port):
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, names))
+    sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+    try:
+        sm.create_secret(Name=SECRET, SecretString='{"user": "bench", "password": "' + "p" * 40 + '"}')
+    except sm.exceptions.ResourceExistsException:
+        pass
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=BIG_KEY, Body=os.urandom(BIG_SIZE), ContentType="application/octet-stream")
@@ -466,6 +474,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--profile-bin", help="unstripped build of the same code: top functions by callgrind")
+    ap.add_argument("--peer-bin", help="aws_secretsmanager_agent binary: its figures beside ours (make bench-peer)")
     a = ap.parse_args()
     workdir = Path(a.workdir)
     # A private copy: a rebuild of target/release during the run must not change what is measured.
@@ -659,12 +668,92 @@ def run(a, binary, workdir, procs):
             "per_excl": sorted(per_excl.items(), key=lambda kv: -kv[1])[:20],
         }
 
+    res["lambda"] = lambda_section(a, binary, workdir, procs, env, moto_port)
+
     res["elapsed"] = time.monotonic() - started
     t1, b1, o1 = other.snapshot()
     other.phases["whole run"] = max(0.0, ((b1 - run0[1]) - (o1 - run0[2])) / (t1 - run0[0]))
     res["other_cpu"] = other.phases
     res["load_end"] = loadavg()
     print_report(res, profile, binary, workdir, load0, busy0)
+
+
+def lambda_section(a, binary, workdir, procs, env, moto_port):
+    """Rows 9-14: what a function at Lambda's CPU share pays (scripts/bench/lambda_rows.py)."""
+    out = {}
+    tls_url, ca = lam.start_tls_proxy(procs, str(ROOT), str(ROOT / ".venv/bin/python"), moto_port, str(workdir))
+    base = {k: v for k, v in env.items() if k != "SIDECACHE_TOKEN"}
+    base.update(AWS_ENDPOINT_URL=tls_url, AWS_CA_BUNDLE=ca, AWS_EC2_METADATA_DISABLED="true",
+                SECRETS_MANAGER_TTL="3600", AWS_SESSION_TOKEN=TOKEN)
+    value = "/secretsmanager/get?secretId=" + urllib.parse.quote(SECRET, safe="")
+    servers = [lam.Server("sidecache", binary, "ours", base, TOKEN, str(workdir))]
+    if a.peer_bin:
+        servers.append(lam.Server("agent 2.1.0", a.peer_bin, "peer", base, TOKEN, str(workdir)))
+    out["servers"] = [s.label for s in servers]
+    log(f"CPU at first /ping and first value over TLS, {lam.CPU_RUNS} starts each")
+    out["sleep"] = lam.sleep_baseline(procs)
+    out["cpu"] = {s.label: lam.cpu_starts(procs, s, value) for s in servers}
+    cg, why = lam.cgroup_path()
+    out["cgroup_note"] = why
+    if cg:
+        log(f"exec -> first value at a {lam.LAMBDA_MB} MB CPU share, {lam.CGROUP_RUNS} starts each")
+        out["throttled"] = {s.label: lam.throttled_starts(procs, s, value, cg) for s in servers}
+    log("callgrind: instructions per hit, keep-alive and new connection")
+    out["ir"] = {s.label: {"keep": lam.callgrind_per_hit(procs, s, value, False, str(workdir)),
+                           "close": lam.callgrind_per_hit(procs, s, value, True, str(workdir))}
+                 for s in servers}
+    log(f"RSS after bursts of {lam.BURST_CONNS} keep-alive connections x {lam.BURST_HITS} hits")
+    plain = dict(env, PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="warn")
+    port = free_port()
+    p = procs.spawn([binary], env=dict(plain, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(port)),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ping(port, p, 10)
+    out["bursts"] = lam.bursts(p.pid, port, param_path(HOT), TOKEN)
+    Procs.stop(p)
+    return out
+
+
+def print_lambda(lm):
+    labels = lm["servers"]
+    med = lam.med
+    print()
+    print("### Lambda-sized figures (rows 9-14: CPU from /proc/PID/task/*/schedstat, medians of "
+          f"{lam.CPU_RUNS} starts; first value = a Secrets Manager miss over TLS through a test CA "
+          "trusted with AWS_CA_BUNDLE)")
+    print()
+    print("| # | figure | " + " | ".join(labels) + " | target (sidecache) |")
+    print("|---|---|" + "---|" * len(labels) + "---|")
+
+    def row(num, name, values, target="-"):
+        print(f"| {num} | {name} | " + " | ".join(values) + f" | {target} |")
+
+    def spread(xs, fmt="{:.2f}"):
+        return f"{fmt.format(med(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
+
+    row(9, "CPU, exec -> first /ping answered (ms)", [spread(lm["cpu"][l]["ping"]) for l in labels], "<= 2.0")
+    row("9b", "for scale: CPU of exec of /bin/sleep, same method (ms)", [spread(lm["sleep"])] * len(labels))
+    row(10, "CPU of the first value over TLS, incl. lazy set-up (ms)",
+        [spread([v - p for v, p in zip(lm["cpu"][l]["value"], lm["cpu"][l]["ping"])]) for l in labels], "<= 2.5")
+    row("10b", "CPU, exec -> first value over TLS, total (ms)", [spread(lm["cpu"][l]["value"]) for l in labels],
+        "<= 4.0")
+    row("10c", "wall, exec -> first value, unthrottled (ms)", [spread(lm["cpu"][l]["wall"], "{:.1f}") for l in labels])
+    if "throttled" in lm:
+        row(11, f"wall, exec -> first value at a {lam.LAMBDA_MB} MB CPU share ({lam.CGROUP_RUNS} starts, ms)",
+            [spread(lm["throttled"][l], "{:.0f}") for l in labels], "report")
+    else:
+        row(11, f"wall, exec -> first value at a {lam.LAMBDA_MB} MB CPU share",
+            [f"skipped: {lm['cgroup_note']}"] * len(labels), "report")
+    row(12, "instructions per hit, keep-alive (callgrind)", [fmt_int(lm["ir"][l]["keep"]) for l in labels],
+        "<= 15,000")
+    row(13, "instructions per hit, new connection each (`Connection: close`)",
+        [fmt_int(lm["ir"][l]["close"]) for l in labels], "<= 30,000")
+    b = lm["bursts"]
+    ok = b["after"][0] - b["warm"] <= 8 * 1024 and max(b["after"]) - b["warm"] <= 12 * 1024
+    row(14, f"RSS after bursts of {lam.BURST_CONNS} concurrent keep-alive connections x {lam.BURST_HITS} hits",
+        [f"warm-up {b['warm'] / 1024:.1f} MB; {lam.SETTLE_S:.0f} s after burst 1: {b['after'][0] / 1024:.1f} MB; "
+         f"after bursts 2-{len(b['after'])}: {', '.join(f'{x / 1024:.1f}' for x in b['after'][1:])} MB "
+         f"(during: {', '.join(f'{x / 1024:.1f}' for x in b['peaks'])} MB)"] + ["-"] * (len(labels) - 1),
+        f"+8 MB / plateau +12 MB: {verdict(ok)}")
 
 
 def print_report(res, profile, binary, workdir, load0, busy0):
@@ -745,6 +834,8 @@ def print_report(res, profile, binary, workdir, load0, busy0):
           f"{', '.join(f'{k} {v:.2f}' for k, v in res['other_cpu'].items())}. "
           f"RSS after each step: {', '.join(f'{k} {v / 1024:.1f} MB' for k, v in res['rss_steps'])}. "
           f"Exit code on SIGTERM: {res['sigterm_exit']}. Logs and callgrind files: {workdir}")
+    if res.get("lambda"):
+        print_lambda(res["lambda"])
     if profile:
         print()
         print(f"### callgrind profile (unstripped build of the same code: {fmt_int(profile['per_hit'])} Ir per hit)")

@@ -201,3 +201,52 @@ def bursts(pid, port, path, token, n=BURST_CONNS, hits=BURST_HITS, rounds=BURSTS
 
 def med(values):
     return statistics.median(values) if values else float("nan")
+
+
+def callgrind_per_hit(procs, server, path, close, workdir, n1=1000, n2=4000):
+    """Instructions per hit from two callgrind runs (n1 and n2 hits after one warm-up miss),
+    on one keep-alive connection or (close=True) a new connection per hit."""
+    totals = []
+    for n in (n1, n2):
+        port = free_port()
+        tag = f"{server.label}.{'close' if close else 'keep'}.{n}"
+        out = os.path.join(workdir, f"callgrind.{tag}.out")
+        argv, env = server.argv_env(port)
+        p = procs.spawn(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv, env=env,
+                        cwd=server.workdir, stdout=subprocess.DEVNULL,
+                        stderr=open(os.path.join(workdir, f"callgrind.{tag}.log"), "w"))
+        wait_ok(port, "/ping", server.token, p, timeout=180)
+        if get(port, path, server.token, timeout=120) != 200:
+            raise RuntimeError(f"{server.label}: warm-up miss not 200")
+        keep = None if close else http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        headers = {"X-Aws-Parameters-Secrets-Token": server.token}
+        for _ in range(n):
+            if close:
+                status = get(port, path, server.token, close=True, timeout=120)
+            else:
+                keep.request("GET", path, headers=headers)
+                r = keep.getresponse()
+                r.read()
+                status = r.status
+            if status != 200:
+                raise RuntimeError(f"{server.label}: hit answered {status}")
+        if keep:
+            keep.close()
+        procs.stop(p, timeout=180)
+        with open(out) as f:
+            total = next(int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:")))
+        totals.append(total)
+    return (totals[1] - totals[0]) / (n2 - n1)
+
+
+def start_tls_proxy(procs, root, python, moto_port, workdir):
+    """scripts/tls_proxy.py in front of moto; returns (https URL, CA file)."""
+    directory = os.path.join(workdir, "tls")
+    os.makedirs(directory, exist_ok=True)
+    p = procs.spawn([python, os.path.join(root, "scripts/tls_proxy.py"), "--upstream",
+                     f"http://127.0.0.1:{moto_port}", "--dir", directory],
+                    stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, "tls_proxy.log"), "w"), text=True)
+    line = p.stdout.readline().split()
+    if len(line) != 2 or line[0] != "listening":
+        raise RuntimeError(f"tls_proxy.py did not start: {line}")
+    return f"https://127.0.0.1:{line[1]}", os.path.join(directory, "ca.pem")

@@ -41,22 +41,30 @@ impl UpstreamHttp {
         }))
     }
 
+    /// For `http://`: the same client type with no roots at all (nothing to parse), so the
+    /// binary holds one HTTP client stack, not two.
     fn plain(&self) -> &SharedHttpClient {
-        self.0
-            .plain
-            .get_or_init(|| aws_smithy_http_client::Builder::new().build_http())
+        self.0.plain.get_or_init(|| {
+            let no_roots = TrustStore::empty().with_native_roots(false);
+            let context = TlsContext::builder().with_trust_store(no_roots).build();
+            https_client(context.ok())
+        })
     }
 
     fn tls(&self) -> &SharedHttpClient {
         self.0.tls.get_or_init(|| {
-            let mut builder = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-            if let Some(context) = self.0.ca_bundle.as_ref().and_then(bundle_context) {
-                builder = builder.tls_context(context);
-            }
-            builder.build_https()
+            https_client(self.0.ca_bundle.as_ref().and_then(bundle_context))
         })
     }
+}
+
+fn https_client(context: Option<TlsContext>) -> SharedHttpClient {
+    let mut builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+    if let Some(context) = context {
+        builder = builder.tls_context(context);
+    }
+    builder.build_https()
 }
 
 /// Trust exactly the certificates of `path`. Unreadable: the system roots, with a warning

@@ -52,9 +52,9 @@ impl UpstreamHttp {
     }
 
     fn tls(&self) -> &SharedHttpClient {
-        self.0.tls.get_or_init(|| {
-            https_client(self.0.ca_bundle.as_ref().and_then(bundle_context))
-        })
+        self.0
+            .tls
+            .get_or_init(|| https_client(self.0.ca_bundle.as_ref().and_then(bundle_context)))
     }
 }
 

@@ -56,7 +56,9 @@ pub struct TimedIo<T> {
     header_ticks: u32,
     idle_ticks: u32,
     tick_len: Duration,
-    tick: Pin<Box<Sleep>>,
+    /// Made the first time a read waits: a connection whose request is already in the socket
+    /// when it is accepted (`Connection: close` clients) never needs a timer.
+    tick: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> TimedIo<T> {
@@ -72,7 +74,7 @@ impl<T> TimedIo<T> {
             header_ticks: ticks(header),
             idle_ticks: ticks(idle),
             tick_len,
-            tick: Box::pin(tokio::time::sleep(tick_len)),
+            tick: None,
         }
     }
 
@@ -102,11 +104,16 @@ impl<T> TimedIo<T> {
         if self.phase() == Phase::Serving && self.wrote {
             self.enter(Phase::Idle);
         }
+        let tick_len = self.tick_len;
+        if self.tick.is_none() {
+            self.tick = Some(Box::pin(tokio::time::sleep(tick_len)));
+        }
         loop {
-            ready!(self.tick.as_mut().poll(cx));
+            let tick = self.tick.as_mut().expect("made above");
+            ready!(tick.as_mut().poll(cx));
             // At most one tick per wake-up: after a Lambda freeze the connection gets a fresh
             // window instead of being closed at the instant the client may reuse it.
-            self.tick.as_mut().reset(Instant::now() + self.tick_len);
+            tick.as_mut().reset(Instant::now() + tick_len);
             let limit = match self.phase() {
                 Phase::Serving => {
                     self.ticks = 0;

@@ -76,8 +76,11 @@ class Server:
             cfg = os.path.join(self.workdir, f"peer-{port}.toml")
             with open(cfg, "w") as f:
                 f.write(f"http_port = {port}\nlog_to_file = false\nttl_seconds = 3600\n")
-            # The agent compares the token header with $AWS_TOKEN (else $AWS_SESSION_TOKEN).
+            # The agent compares the token header with $AWS_TOKEN (else $AWS_SESSION_TOKEN), and
+            # trusts a custom CA through SSL_CERT_FILE only (it does not read AWS_CA_BUNDLE).
             env["AWS_TOKEN"] = self.token
+            if "AWS_CA_BUNDLE" in env:
+                env["SSL_CERT_FILE"] = env["AWS_CA_BUNDLE"]
             return [self.binary, "--config", cfg], env
         env.update(PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(port), SIDECACHE_TOKEN=self.token)
         return [self.binary], env

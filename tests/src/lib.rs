@@ -10,9 +10,11 @@ pub mod fault_proxy;
 pub mod moto;
 pub mod resp;
 pub mod sidecar;
+pub mod tls;
 pub mod util;
 
 pub use fake_lambda::FakeLambda;
 pub use fault_proxy::{Fault, FaultProxy};
 pub use resp::Resp;
 pub use sidecar::{Sidecar, SidecarBuilder};
+pub use tls::TlsProxy;

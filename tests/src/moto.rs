@@ -25,7 +25,8 @@ struct Moto {
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
 
-fn python() -> PathBuf {
+/// The moto venv's Python (`MOTO_PYTHON` overrides it); other Python helpers run with it too.
+pub fn python() -> PathBuf {
     match std::env::var_os("MOTO_PYTHON") {
         Some(path) => PathBuf::from(path),
         None => workspace_root().join(".venv/bin/python"),

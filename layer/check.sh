@@ -212,14 +212,20 @@ check_zip() {
   fi
   smoke_start "${run[@]}" "$bin"
   # Lambda mode against moto; its ok/FAIL lines are counted here.
-  local line
+  local line status failed_before=$failed
+  "$MOTO_PYTHON" "$ROOT/layer/check_lambda.py" "$bin" "${run[@]}" >"$WORK/lambda.out" 2>&1
+  status=$?
   while IFS= read -r line; do
     echo "$line"
     case "$line" in
       "  ok    "*) passed=$((passed + 1)) ;;
       "  FAIL  "*) failed=$((failed + 1)) ;;
     esac
-  done < <("$MOTO_PYTHON" "$ROOT/layer/check_lambda.py" "$bin" "${run[@]}" 2>&1)
+  done <"$WORK/lambda.out"
+  # A crash of the checker itself (no FAIL line printed) must not pass unnoticed.
+  if [ "$status" != 0 ] && [ "$failed" = "$failed_before" ]; then
+    fail "layer/check_lambda.py exited with status $status"
+  fi
 }
 
 found=0

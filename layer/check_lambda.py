@@ -249,16 +249,23 @@ def main():
             with open(log_path, "rb") as f:
                 return f.read().decode(errors="replace")
 
-        if api.registered.wait(START_TIMEOUT_S) and api.registration["name"] == "sidecache":
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not api.registered.wait(0.05) and process.poll() is None and time.monotonic() < deadline:
+            pass
+        if api.registered.is_set() and api.registration["name"] == "sidecache":
             ok(f"Lambda mode: registered as {api.registration['name']!r} for {api.registration['events']}")
         else:
-            fail(f"Lambda mode: registration {api.registration!r}; log:\n{logs()}")
+            fail(f"Lambda mode: registration {api.registration!r} (exit status {process.poll()}); log:\n{logs()}")
+            return
         body = wait_ping(port, process)
         if body is not None:
             ok(f"Lambda mode: answers GET /ping: {json.dumps(body, separators=(',', ':'))}")
             check_values(port, s3_dir)
         else:
             fail(f"Lambda mode: no answer to GET /ping within {START_TIMEOUT_S} s; log:\n{logs()}")
+        if process.poll() is not None:
+            fail(f"exited by itself with status {process.returncode} before SHUTDOWN; log:\n{logs()}")
+            return
 
         api.shutdown_event()
         try:
@@ -284,8 +291,8 @@ def main():
             process.wait()
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)
-    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(1 if failures else 0)

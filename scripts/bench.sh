@@ -63,3 +63,6 @@ trap 'exit 143' TERM
 driver=$!
 wait "$driver"
 driver=
+
+# The arm64 layer binary: its size, and its start-up under qemu (information only).
+python3 scripts/bench/arm64.py

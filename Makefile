@@ -93,7 +93,7 @@ test-arm64: venv
 ifneq ($(filter arm64,$(LAYER_ARCHS)),)
 	$(MAKE) -C layer arm64
 	SIDECACHE_BIN=$(CURDIR)/$(ARM64_BIN) SIDECACHE_TEST_RUNNER=$(ARM64_RUNNER) \
-	  $(CARGO) test -p sidecache-tests --test e2e -- $(ARM64_E2E_FILTERS)
+	  $(CARGO) test --workspace --test e2e -- $(ARM64_E2E_FILTERS)
 else
 	@echo "test-arm64: skipped (LAYER_ARCHS=$(LAYER_ARCHS))"
 endif

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod batch;
+mod secrets_batch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -195,26 +196,7 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        // AWSCURRENT is the default stage: asking for it by name is the same value.
-        let stage = request
-            .version_stage
-            .as_deref()
-            .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
-        let key = CacheKey {
-            service: Service::SecretsManager,
-            name: request.secret_id.as_str().into(),
-            selector: match (&request.version_id, stage) {
-                (None, None) => "".into(),
-                (id, stage) => format!(
-                    "id={};stage={}",
-                    id.as_deref().unwrap_or(""),
-                    stage.unwrap_or("")
-                )
-                .into(),
-            },
-            decrypt: true,
-            target: request.target.clone(),
-        };
+        let key = secret_key(request);
         let freshness = Freshness {
             ttl: self.secrets_ttl,
             max_age: options.max_age,
@@ -225,21 +207,7 @@ impl App {
                     Service::SecretsManager,
                     self.upstream.get_secret(request).await,
                 )?;
-                let json = render(&SecretBody {
-                    secret: &secret,
-                    result_metadata: ResultMetadata {},
-                });
-                let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
-                    (Some(text), _) => (Bytes::from(text.clone()), TEXT),
-                    (None, Some(b64)) => {
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(b64)
-                            .unwrap_or_default();
-                        (Bytes::from(bytes), BINARY)
-                    }
-                    (None, None) => (Bytes::new(), TEXT),
-                };
-                Ok(Entry::new(json, raw, content_type))
+                Ok(secret_entry(&secret))
             })
             .await
     }
@@ -398,6 +366,49 @@ fn parameter_key(
         decrypt,
         target: target.clone(),
     }
+}
+
+/// One secret's cache key; `get` and `get-many` share it, so either fills the cache for both.
+fn secret_key(request: &SecretRequest) -> CacheKey {
+    // AWSCURRENT is the default stage: asking for it by name is the same value.
+    let stage = request
+        .version_stage
+        .as_deref()
+        .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
+    CacheKey {
+        service: Service::SecretsManager,
+        name: request.secret_id.as_str().into(),
+        selector: match (&request.version_id, stage) {
+            (None, None) => "".into(),
+            (id, stage) => format!(
+                "id={};stage={}",
+                id.as_deref().unwrap_or(""),
+                stage.unwrap_or("")
+            )
+            .into(),
+        },
+        decrypt: true,
+        target: request.target.clone(),
+    }
+}
+
+/// One secret's cached answer: the `get` body, and the bare value for `format=raw`.
+fn secret_entry(secret: &Secret) -> Entry {
+    let json = render(&SecretBody {
+        secret,
+        result_metadata: ResultMetadata {},
+    });
+    let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
+        (Some(text), _) => (Bytes::from(text.clone()), TEXT),
+        (None, Some(b64)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
+            (Bytes::from(bytes), BINARY)
+        }
+        (None, None) => (Bytes::new(), TEXT),
+    };
+    Entry::new(json, raw, content_type)
 }
 
 /// One parameter's cached answer: the `get` body, and the bare value for `format=raw`.

@@ -30,4 +30,5 @@ mod e2e {
     mod s3_limits;
     mod s3_support;
     mod secrets;
+    mod secrets_batch;
 }

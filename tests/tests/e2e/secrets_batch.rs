@@ -166,3 +166,54 @@ async fn another_stage_is_read_one_by_one_and_bad_input_is_refused() {
         .await;
     assert_eq!(slash.status, 200, "{}", slash.text());
 }
+
+/// Creates a string secret carrying one tag.
+async fn tagged_secret(name: &str, value: &str, tag_key: &str) {
+    moto::secrets()
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(tag_key)
+                .value("yes")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("seed secret {name}: {e:?}"));
+}
+
+#[tokio::test]
+async fn prefetch_by_tag_makes_first_reads_hits() {
+    let tag = unique("sbatch-team");
+    let ids: Vec<String> = (0..23)
+        .map(|i| unique(&format!("sbatch-tagged{i}")))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        tagged_secret(id, &format!("t{i}"), &tag).await;
+    }
+    let untagged = unique("sbatch-untagged");
+    moto::create_secret(&untagged, "not prefetched").await;
+    let (proxy, sc) = super::common::started_with(|b| {
+        b.env("SIDECACHE_PREFETCH", format!("secrets:tag-key={tag}"))
+    })
+    .await;
+    let done = sidecache_tests::util::poll_until(std::time::Duration::from_secs(10), || async {
+        (sidecache_tests::check::num(&sc.stats().await, "/cache/entries") == 23).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "{:?}\n{}", proxy.log(), sc.logs());
+    // Every page of the filtered batch (20 a page).
+    assert_eq!(proxy.count("BatchGetSecretValue"), 2, "{:?}", proxy.log());
+    let after_prefetch = proxy.total();
+    for (i, id) in ids.iter().enumerate() {
+        let resp = sc.get(&secret(id, "")).await;
+        assert_eq!(resp.x_cache().as_deref(), Some("hit"), "{id}");
+        assert_eq!(resp.ok_json()["SecretString"], format!("t{i}"));
+    }
+    assert_eq!(proxy.total(), after_prefetch, "{:?}", proxy.log());
+    // The untagged one was not fetched.
+    let other = sc.get(&secret(&untagged, "")).await;
+    assert_eq!(other.x_cache().as_deref(), Some("miss"));
+}

@@ -4,7 +4,9 @@
 //! fetches, counts and renders the value once, so that every later hit just sends bytes.
 
 use crate::auth::TokenSource;
-use crate::cache::{CacheKey, Entry, Freshness, Lifetimes, Outcome, ValueCache};
+use crate::cache::{
+    CacheKey, Entry, Freshness, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
+};
 use crate::config::Config;
 use crate::error::{classify, AppError};
 use crate::model::{
@@ -33,9 +35,9 @@ const MIN_S3_KEEP: Duration = Duration::from_secs(1);
 
 pub struct App {
     pub token: TokenSource,
-    cache: ValueCache,
+    cache: Arc<ValueCache>,
     /// S3 objects: a cache of their own, weighed by file size against `SIDECACHE_S3_MAX_BYTES`.
-    objects: ValueCache,
+    objects: Arc<ValueCache>,
     files: ObjectFiles,
     upstream: Arc<dyn Upstream>,
     stats: Arc<Stats>,
@@ -105,14 +107,21 @@ impl App {
         };
         App {
             token,
-            cache: ValueCache::new(
+            cache: Arc::new(ValueCache::new(
                 Some(max_entries),
                 config.cache_max_bytes,
                 lifetimes,
+                renewal(config),
                 stats.clone(),
-            ),
+            )),
             // S3 objects are bounded by their bytes on disk alone.
-            objects: ValueCache::new(None, config.s3_max_bytes, lifetimes, stats.clone()),
+            objects: Arc::new(ValueCache::new(
+                None,
+                config.s3_max_bytes,
+                lifetimes,
+                renewal(config),
+                stats.clone(),
+            )),
             // An object larger than the whole budget could never stay cached.
             files: ObjectFiles::new(
                 config.s3_dir.clone(),
@@ -144,12 +153,16 @@ impl App {
             ttl: self.ssm_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
                 let parameter =
-                    self.counted(Service::Ssm, self.upstream.get_parameter(request).await)?;
+                    reader.counted(Service::Ssm, reader.upstream.get_parameter(&request).await)?;
                 Ok(parameter_entry(parameter))
-            })
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
     }
 
@@ -176,18 +189,22 @@ impl App {
             ttl: self.ssm_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
-                let parameters = self.counted(
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
+                let parameters = reader.counted(
                     Service::Ssm,
-                    self.upstream.get_parameters_by_path(request).await,
+                    reader.upstream.get_parameters_by_path(&request).await,
                 )?;
                 let json = render(&ParametersBody {
                     parameters: &parameters,
                     result_metadata: ResultMetadata {},
                 });
                 Ok(Entry::new(json, Bytes::new(), TEXT))
-            })
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
     }
 
@@ -201,14 +218,18 @@ impl App {
             ttl: self.secrets_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
-                let secret = self.counted(
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
+                let secret = reader.counted(
                     Service::SecretsManager,
-                    self.upstream.get_secret(request).await,
+                    reader.upstream.get_secret(&request).await,
                 )?;
                 Ok(secret_entry(&secret))
-            })
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
     }
 
@@ -242,7 +263,7 @@ impl App {
             },
         };
         self.objects
-            .get_or_fetch(key, freshness, |previous| async move {
+            .get_or_fetch(key, freshness, |previous: Option<Arc<Entry>>| async move {
                 // Revalidate only while the file the ETag describes is still there.
                 let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
                 let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
@@ -310,13 +331,15 @@ impl App {
         service: Service,
         result: Result<T, UpstreamError>,
     ) -> Result<T, AppError> {
-        let counters = self.stats.upstream(service);
-        counters.calls.incr();
-        result.map_err(|error| {
-            counters.errors.incr();
-            tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
-            classify(&error)
-        })
+        count_call(&self.stats, service, result)
+    }
+
+    /// What a fetch needs to outlive the request that started it (a refresh-ahead).
+    fn reader(&self) -> Reader {
+        Reader {
+            upstream: self.upstream.clone(),
+            stats: self.stats.clone(),
+        }
     }
 
     pub fn stats_report(&self) -> StatsReport {
@@ -334,6 +357,7 @@ impl App {
                 misses: s.misses.get(),
                 hit_ratio: s.hit_ratio(),
                 stale: s.stale.get(),
+                refresh_ahead: s.refreshes_ahead.get(),
                 evictions: self.cache.evictions(),
             },
             upstream: s.upstream_report(),
@@ -345,6 +369,44 @@ impl App {
                 evictions: self.objects.evictions(),
             },
         }
+    }
+}
+
+/// The upstream and the counters, owned: fetches that may run in the background use these.
+struct Reader {
+    upstream: Arc<dyn Upstream>,
+    stats: Arc<Stats>,
+}
+
+impl Reader {
+    fn counted<T>(
+        &self,
+        service: Service,
+        result: Result<T, UpstreamError>,
+    ) -> Result<T, AppError> {
+        count_call(&self.stats, service, result)
+    }
+}
+
+fn count_call<T>(
+    stats: &Stats,
+    service: Service,
+    result: Result<T, UpstreamError>,
+) -> Result<T, AppError> {
+    let counters = stats.upstream(service);
+    counters.calls.incr();
+    result.map_err(|error| {
+        counters.errors.incr();
+        tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
+        classify(&error)
+    })
+}
+
+/// Refresh-ahead and TTL jitter as configured; each cache draws its own random sequence.
+fn renewal(config: &Config) -> Renewal {
+    Renewal {
+        refresh_ahead: config.refresh_ahead,
+        jitter: TtlJitter::new(config.ttl_jitter_percent, TtlJitter::random_seed()),
     }
 }
 

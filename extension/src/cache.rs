@@ -21,6 +21,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
+mod renewal;
+
+pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter};
+
+/// A background refresh still unfinished after this long (a Lambda freeze mid-call, a dead
+/// pooled connection) gives up, so that misses joining its flight are not held forever.
+const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
+
 /// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
@@ -47,6 +55,10 @@ pub struct Entry {
     /// A cached not-found answer (`SIDECACHE_NEGATIVE_TTL`) instead of a value.
     not_found: Option<AppError>,
     pub fetched_at: Instant,
+    /// This entry's TTL: the kind's TTL shortened by jitter when stored.
+    ttl: Duration,
+    /// Past this age a hit also starts a background refresh (`Duration::MAX`: never).
+    refresh_after: Duration,
     /// How long moka keeps the entry: TTL plus the stale-if-error window.
     keep_for: Duration,
 }
@@ -61,6 +73,8 @@ impl Entry {
             etag: None,
             not_found: None,
             fetched_at: Instant::now(),
+            ttl: Duration::ZERO,
+            refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
         }
     }
@@ -88,6 +102,8 @@ impl Entry {
             etag: self.etag.clone(),
             not_found: None,
             fetched_at: Instant::now(),
+            ttl: Duration::ZERO,
+            refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
         }
     }
@@ -138,7 +154,12 @@ pub struct Freshness {
 
 impl Freshness {
     fn limit(&self) -> Duration {
-        self.max_age.map_or(self.ttl, |m| m.min(self.ttl))
+        self.limit_for(self.ttl)
+    }
+
+    /// The age limit for an entry whose own (jittered) TTL is `ttl`.
+    fn limit_for(&self, ttl: Duration) -> Duration {
+        self.max_age.map_or(ttl, |m| m.min(ttl))
     }
 }
 
@@ -162,6 +183,7 @@ pub struct ValueCache {
     inflight: Mutex<HashMap<CacheKey, Flight>>,
     stale_if_error: Duration,
     negative_ttl: Duration,
+    renewal: Renewal,
     /// Hits, misses and stale answers, shared with the other cache for `/stats`.
     stats: Arc<Stats>,
     bytes: Arc<Counter>,
@@ -192,6 +214,7 @@ impl ValueCache {
         max_entries: Option<u64>,
         max_bytes: u64,
         lifetimes: Lifetimes,
+        renewal: Renewal,
         stats: Arc<Stats>,
     ) -> Self {
         let bytes = Arc::new(Counter::default());
@@ -225,6 +248,7 @@ impl ValueCache {
             inflight: Mutex::new(HashMap::new()),
             stale_if_error: lifetimes.stale_if_error,
             negative_ttl: lifetimes.negative_ttl,
+            renewal,
             stats,
             bytes,
             evictions,
@@ -232,27 +256,33 @@ impl ValueCache {
     }
 
     /// The cached value when fresh enough, else one upstream call shared by every concurrent
-    /// caller of the same key. `fetch` runs at most once per flight.
-    pub async fn get_or_fetch<F, Fut>(
-        &self,
+    /// caller of the same key. `fetch` runs at most once per flight. A hit on an entry past its
+    /// refresh-ahead point also starts one background refresh when `fetch` can run detached.
+    pub async fn get_or_fetch<F: Fetch>(
+        self: &Arc<Self>,
         key: CacheKey,
         freshness: Freshness,
         fetch: F,
-    ) -> Result<(Arc<Entry>, Outcome), AppError>
-    where
-        F: FnOnce(Option<Arc<Entry>>) -> Fut,
-        Fut: Future<Output = Result<Entry, AppError>>,
-    {
+    ) -> Result<(Arc<Entry>, Outcome), AppError> {
         let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
             // Pass-through: no coalescing either, one call per request.
             self.stats.misses.incr();
-            return fetch(None).await.map(|e| (Arc::new(e), Outcome::Miss));
+            return fetch
+                .fetch(None)
+                .await
+                .map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
         let cached = entries.get(&key);
-        if let Some(answer) = cached.as_ref().and_then(|e| self.answer(e, freshness)) {
-            self.stats.hits.incr();
-            return answer.map(|e| (e, Outcome::Hit));
+        if let Some(entry) = &cached {
+            let age = entry.age();
+            if let Some(answer) = self.answer(entry, age, freshness) {
+                self.stats.hits.incr();
+                if F::REFRESHABLE && age > entry.refresh_after {
+                    self.refresh_ahead(&key, entry, freshness.ttl, &fetch);
+                }
+                return answer.map(|e| (e, Outcome::Hit));
+            }
         }
         self.stats.misses.incr();
         let outcome = if cached.is_some() {
@@ -267,7 +297,7 @@ impl ValueCache {
                 requested_at,
                 freshness.ttl,
                 cached.clone(),
-                fetch,
+                |previous| fetch.fetch(previous),
             )
             .await
         {
@@ -287,8 +317,90 @@ impl ValueCache {
         }
     }
 
-    fn within_stale_window(&self, entry: &Entry, freshness: Freshness) -> bool {
-        !self.stale_if_error.is_zero() && entry.age() <= freshness.ttl + self.stale_if_error
+    fn within_stale_window(&self, entry: &Entry, _freshness: Freshness) -> bool {
+        !self.stale_if_error.is_zero() && entry.age() <= entry.ttl + self.stale_if_error
+    }
+
+    /// Starts one background refresh of `key` unless a fetch of it is already in flight (a
+    /// miss, a forced refresh or another refresh-ahead). Misses arriving meanwhile join it.
+    /// Success replaces the entry; failure leaves it as it was (nothing is cached, not even a
+    /// not-found). A stall (Lambda froze the process mid-call) ends at `BACKGROUND_LIMIT`.
+    fn refresh_ahead(
+        self: &Arc<Self>,
+        key: &CacheKey,
+        due: &Arc<Entry>,
+        ttl: Duration,
+        fetch: &impl Fetch,
+    ) {
+        let flight = {
+            let mut inflight = self.inflight.lock().expect("inflight lock");
+            if inflight.contains_key(key) {
+                return;
+            }
+            let Some(background) = fetch.background() else {
+                return;
+            };
+            let flight = Flight::default();
+            inflight.insert(key.clone(), flight.clone());
+            (flight, background)
+        };
+        let (flight, background) = flight;
+        self.stats.refreshes_ahead.incr();
+        let (cache, key, due_at) = (self.clone(), key.clone(), due.fetched_at);
+        tokio::spawn(async move {
+            let result = flight
+                .get_or_init(|| async {
+                    let Some(entries) = cache.entries.as_ref() else {
+                        return background.await.map(Arc::new);
+                    };
+                    // Renewed between the hit and now: nothing left to do.
+                    if let Some(newer) = entries.get(&key).filter(|e| e.fetched_at > due_at) {
+                        return Ok(newer);
+                    }
+                    match tokio::time::timeout(BACKGROUND_LIMIT, background).await {
+                        Ok(Ok(entry)) => Ok(cache.store(entries, &key, entry, ttl)),
+                        Ok(Err(error)) => Err(error),
+                        Err(_) => Err(crate::error::classify(&crate::model::UpstreamError {
+                            service: key.service,
+                            kind: crate::model::UpstreamErrorKind::Timeout,
+                            message: format!(
+                                "background refresh unfinished after {} s",
+                                BACKGROUND_LIMIT.as_secs()
+                            ),
+                        })),
+                    }
+                })
+                .await
+                .clone();
+            cache.land(&key, &flight);
+            if let Err(error) = result {
+                tracing::info!(service = ?key.service, name = %key.name, code = error.code(), "refresh-ahead failed; the cached value stays");
+            }
+        });
+    }
+
+    /// Stores a fetched entry with its (jittered) TTL and refresh-ahead point.
+    fn store(
+        &self,
+        entries: &Entries,
+        key: &CacheKey,
+        mut entry: Entry,
+        ttl: Duration,
+    ) -> Arc<Entry> {
+        (entry.ttl, entry.refresh_after) = self.renewal.stamp(ttl);
+        entry.keep_for = entry.ttl + self.stale_if_error;
+        let entry = Arc::new(entry);
+        self.bytes.add(entry.size());
+        entries.insert(key.clone(), entry.clone());
+        entry
+    }
+
+    /// A flight has ended: forget it unless a newer one took its place.
+    fn land(&self, key: &CacheKey, flight: &Flight) {
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            inflight.remove(key);
+        }
     }
 
     async fn fly<F, Fut>(
@@ -318,7 +430,7 @@ impl ValueCache {
                     return Ok(entry);
                 }
                 let previous = previous.filter(|p| p.not_found.is_none());
-                let mut entry = match fetch(previous).await {
+                let entry = match fetch(previous).await {
                     Ok(entry) => entry,
                     Err(error)
                         if error.status() == StatusCode::NOT_FOUND
@@ -331,10 +443,7 @@ impl ValueCache {
                     }
                     Err(error) => return Err(error),
                 };
-                entry.keep_for = ttl + self.stale_if_error;
-                let entry = Arc::new(entry);
-                self.bytes.add(entry.size());
-                entries.insert(key.clone(), entry.clone());
+                let entry = self.store(entries, key, entry, ttl);
                 // moka evicts lazily; enforce the bounds (and delete evicted files) now, on the
                 // miss path, rather than whenever maintenance next happens to run.
                 entries.run_pending_tasks();
@@ -342,10 +451,7 @@ impl ValueCache {
             })
             .await
             .clone();
-        let mut inflight = self.inflight.lock().expect("inflight lock");
-        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            inflight.remove(key);
-        }
+        self.land(key, &flight);
         result
     }
 
@@ -365,7 +471,8 @@ impl ValueCache {
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
-        let answer = self.answer(&entries.get(key)?, freshness)?;
+        let entry = entries.get(key)?;
+        let answer = self.answer(&entry, entry.age(), freshness)?;
         self.stats.hits.incr();
         Some(answer)
     }
@@ -375,11 +482,12 @@ impl ValueCache {
     fn answer(
         &self,
         entry: &Arc<Entry>,
+        age: Duration,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
         match &entry.not_found {
-            None if entry.age() <= freshness.limit() => Some(Ok(entry.clone())),
-            Some(error) if entry.age() <= self.negative_ttl.min(freshness.limit()) => {
+            None if age <= freshness.limit_for(entry.ttl) => Some(Ok(entry.clone())),
+            Some(error) if age <= self.negative_ttl.min(freshness.limit()) => {
                 Some(Err(error.clone()))
             }
             _ => None,
@@ -387,14 +495,11 @@ impl ValueCache {
     }
 
     /// Stores a value fetched outside `get_or_fetch` (a batch read), as if fetched now.
-    pub fn insert(&self, key: CacheKey, mut entry: Entry, ttl: Duration) -> Arc<Entry> {
-        entry.keep_for = ttl + self.stale_if_error;
-        let entry = Arc::new(entry);
-        if let Some(entries) = self.entries.as_ref().filter(|_| !ttl.is_zero()) {
-            self.bytes.add(entry.size());
-            entries.insert(key, entry.clone());
+    pub fn insert(&self, key: CacheKey, entry: Entry, ttl: Duration) -> Arc<Entry> {
+        match self.entries.as_ref().filter(|_| !ttl.is_zero()) {
+            Some(entries) => self.store(entries, &key, entry, ttl),
+            None => Arc::new(entry),
         }
-        entry
     }
 
     /// Counts requests answered by an upstream call made outside `get_or_fetch`.

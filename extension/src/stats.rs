@@ -38,6 +38,8 @@ pub struct Stats {
     pub hits: Counter,
     pub misses: Counter,
     pub stale: Counter,
+    /// Background refreshes started by hits on ageing entries (`SIDECACHE_REFRESH_AHEAD`).
+    pub refreshes_ahead: Counter,
     pub ssm: UpstreamCounters,
     pub secrets_manager: UpstreamCounters,
     pub s3: UpstreamCounters,
@@ -77,6 +79,7 @@ pub struct CacheReport {
     pub misses: u64,
     pub hit_ratio: f64,
     pub stale: u64,
+    pub refresh_ahead: u64,
     pub evictions: u64,
 }
 

@@ -16,6 +16,7 @@ mod e2e {
     mod clients;
     mod config;
     mod errors;
+    mod fleet;
     mod get_many;
     mod harness;
     mod invalidate;

@@ -1,0 +1,116 @@
+//! Upstream economy for fleets: refresh-ahead (a hit on an ageing value refreshes it in the
+//! background), TTL jitter and refresh-ahead settings, throttle counts, EMF metrics.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use sidecache_tests::check::num;
+use sidecache_tests::util::{poll_until, unique};
+use sidecache_tests::{moto, Fault, FaultProxy, Resp, Sidecar};
+
+use super::common::{param, started_with, value_of};
+
+/// TTL 2 s, refresh-ahead at half of it, exact TTLs: a hit past 1 s refreshes.
+fn refreshing(b: sidecache_tests::SidecarBuilder) -> sidecache_tests::SidecarBuilder {
+    b.env("SSM_PARAMETER_STORE_TTL", "2")
+        .env("SIDECACHE_REFRESH_AHEAD", "0.5")
+        .env("SIDECACHE_TTL_JITTER", "0")
+}
+
+/// Reads `name` until the answer's `Age` reaches one second (past the refresh-ahead point);
+/// every answer on the way must be a hit.
+async fn read_until_one_second_old(sc: &Sidecar, name: &str) -> Resp {
+    poll_until(Duration::from_secs(5), || async {
+        let resp = sc.get(&param(name, "")).await;
+        assert_eq!(resp.x_cache().as_deref(), Some("hit"), "{}", resp.text());
+        (resp.age() >= Some(1)).then_some(resp)
+    })
+    .await
+    .expect("Age never reached 1 s")
+}
+
+#[tokio::test]
+async fn a_hit_past_the_point_refreshes_once_in_the_background() {
+    let name = format!("/{}/p", unique("ahead"));
+    moto::put_parameter(&name, "v1", ParameterType::String).await;
+    let (proxy, sc) = started_with(refreshing).await;
+    assert_eq!(value_of(&sc.get(&param(&name, "")).await), "v1");
+    moto::put_parameter(&name, "v2", ParameterType::String).await;
+
+    let aged = read_until_one_second_old(&sc, &name).await;
+    // Answered at once from the cache, not after the refresh.
+    assert_eq!(value_of(&aged), "v1");
+    assert!(
+        proxy
+            .wait_count("GetParameter", 2, Duration::from_secs(5))
+            .await,
+        "no background refresh: {:?}",
+        proxy.log()
+    );
+    // Renewed: hits with the new value and a younger age, and no further call.
+    let renewed = poll_until(Duration::from_secs(2), || async {
+        let resp = sc.get(&param(&name, "")).await;
+        (value_of(&resp) == "v2").then_some(resp)
+    })
+    .await
+    .expect("the refreshed value was never served");
+    assert_eq!(renewed.x_cache().as_deref(), Some("hit"));
+    assert_eq!(renewed.age(), Some(0));
+    for _ in 0..5 {
+        let resp = sc.get(&param(&name, "")).await;
+        assert_eq!(resp.x_cache().as_deref(), Some("hit"));
+    }
+    assert_eq!(proxy.count("GetParameter"), 2, "{:?}", proxy.log());
+    let stats = sc.stats().await;
+    assert_eq!(num(&stats, "/cache/refreshAhead"), 1, "{stats}");
+    assert_eq!(num(&stats, "/cache/misses"), 1, "{stats}");
+}
+
+#[tokio::test]
+async fn a_failing_background_refresh_leaves_the_value_served() {
+    let name = format!("/{}/p", unique("ahead-fail"));
+    moto::put_parameter(&name, "kept", ParameterType::String).await;
+    let (proxy, sc) = started_with(refreshing).await;
+    assert_eq!(value_of(&sc.get(&param(&name, "")).await), "kept");
+    proxy.set_fault(Fault::Status500);
+    read_until_one_second_old(&sc, &name).await;
+    assert!(
+        proxy
+            .wait_count("GetParameter", 2, Duration::from_secs(5))
+            .await,
+        "no background refresh: {:?}",
+        proxy.log()
+    );
+    // Wait until the refresh has given up (every attempt answered), then read again.
+    let settled = poll_until(Duration::from_secs(5), || async {
+        let stats = sc.stats().await;
+        (num(&stats, "/upstream/ssm/errors") >= 1).then_some(())
+    })
+    .await;
+    assert!(settled.is_some(), "{:?}", proxy.log());
+    let resp = sc.get(&param(&name, "")).await;
+    assert_eq!(resp.x_cache().as_deref(), Some("hit"), "{}", resp.text());
+    assert_eq!(value_of(&resp), "kept");
+    assert!(resp.age() >= Some(1), "not renewed: Age {:?}", resp.age());
+}
+
+#[tokio::test]
+async fn renewal_settings_are_validated() {
+    for (var, value) in [
+        ("SIDECACHE_REFRESH_AHEAD", "1.5"),
+        ("SIDECACHE_REFRESH_AHEAD", "often"),
+        ("SIDECACHE_TTL_JITTER", "51"),
+        ("SIDECACHE_METRICS", "statsd"),
+    ] {
+        let proxy = FaultProxy::start().await;
+        let (status, logs) = Sidecar::builder(&proxy)
+            .env(var, value)
+            .spawn_expect_exit()
+            .await;
+        assert!(!status.success(), "{var}={value}: {logs}");
+        assert!(
+            logs.lines().any(|l| l.contains(var) && l.contains(value)),
+            "{var}={value}: {logs}"
+        );
+    }
+}

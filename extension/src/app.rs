@@ -398,7 +398,11 @@ fn count_call<T>(
     result.map_err(|error| {
         counters.errors.incr();
         tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
-        classify(&error)
+        let error = classify(&error);
+        if error.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+            counters.throttles.incr();
+        }
+        error
     })
 }
 

@@ -30,6 +30,8 @@ impl Counter {
 pub struct UpstreamCounters {
     pub calls: Counter,
     pub errors: Counter,
+    /// Errors classified as throttling once the SDK's retries were spent (a subset of errors).
+    pub throttles: Counter,
 }
 
 /// Shared by the value cache, the client cache and the providers.
@@ -94,6 +96,7 @@ pub struct UpstreamReport {
 pub struct CallsReport {
     pub calls: u64,
     pub errors: u64,
+    pub throttles: u64,
 }
 
 impl From<&UpstreamCounters> for CallsReport {
@@ -101,6 +104,7 @@ impl From<&UpstreamCounters> for CallsReport {
         CallsReport {
             calls: c.calls.get(),
             errors: c.errors.get(),
+            throttles: c.throttles.get(),
         }
     }
 }

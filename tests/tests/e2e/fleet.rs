@@ -114,3 +114,38 @@ async fn renewal_settings_are_validated() {
         );
     }
 }
+
+#[tokio::test]
+async fn throttles_are_retried_then_counted_per_service() {
+    let name = format!("/{}/p", unique("throttled"));
+    moto::put_parameter(&name, "v", ParameterType::String).await;
+    let id = unique("throttled-secret");
+    moto::create_secret(&id, "s").await;
+    let (proxy, sc) = started_with(|b| b).await;
+    proxy.set_fault(Fault::Throttle);
+    let resp = sc.get(&param(&name, "")).await;
+    sidecache_tests::check::assert_api_error(&resp, 429, Some("ThrottlingException"));
+    // The SDK retried with backoff before giving up: more than one attempt reached AWS.
+    assert!(proxy.count("GetParameter") > 1, "{:?}", proxy.log());
+    let resp = sc.get(&super::common::secret(&id, "")).await;
+    sidecache_tests::check::assert_api_error(&resp, 429, Some("ThrottlingException"));
+
+    let stats = sc.stats().await;
+    assert_eq!(num(&stats, "/upstream/ssm/throttles"), 1, "{stats}");
+    assert_eq!(num(&stats, "/upstream/ssm/errors"), 1, "{stats}");
+    assert_eq!(
+        num(&stats, "/upstream/secretsmanager/throttles"),
+        1,
+        "{stats}"
+    );
+    assert_eq!(num(&stats, "/upstream/s3/throttles"), 0, "{stats}");
+    // Another failure is an error, not a throttle.
+    proxy.set_fault(Fault::Error {
+        status: 400,
+        code: "AccessDeniedException".into(),
+    });
+    sc.get(&param(&name, "&maxAge=0")).await;
+    let stats = sc.stats().await;
+    assert_eq!(num(&stats, "/upstream/ssm/throttles"), 1, "{stats}");
+    assert_eq!(num(&stats, "/upstream/ssm/errors"), 2, "{stats}");
+}

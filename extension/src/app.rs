@@ -7,8 +7,9 @@ use crate::auth::TokenSource;
 use crate::cache::{
     CacheKey, Entry, Freshness, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
 };
-use crate::config::Config;
+use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
+use crate::metrics::Metrics;
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
     Selector, Service, Target, UpstreamError,
@@ -41,6 +42,7 @@ pub struct App {
     files: ObjectFiles,
     upstream: Arc<dyn Upstream>,
     stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     ssm_ttl: Duration,
     secrets_ttl: Duration,
     s3_ttl: Duration,
@@ -128,6 +130,13 @@ impl App {
                 config.s3_max_object_bytes.min(config.s3_max_bytes),
             ),
             upstream,
+            metrics: Arc::new(Metrics::new(
+                config.metrics == MetricsMode::Emf,
+                config.metrics_namespace.clone(),
+                config.function_name.clone(),
+                stats.clone(),
+                Box::new(std::io::stdout()),
+            )),
             stats,
             ssm_ttl: config.ssm_ttl,
             secrets_ttl: config.secrets_ttl,
@@ -143,6 +152,7 @@ impl App {
         request: &ParameterRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = parameter_key(
             &request.name,
             request.selector.as_ref(),
@@ -173,6 +183,7 @@ impl App {
         request: &PathRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = CacheKey {
             service: Service::Ssm,
             name: request.path.as_str().into(),
@@ -213,6 +224,7 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = secret_key(request);
         let freshness = Freshness {
             ttl: self.secrets_ttl,
@@ -233,6 +245,11 @@ impl App {
             .await
     }
 
+    /// The EMF metrics writer (its clock is started, and its last line flushed, by lifecycle).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Creates the S3 directory and clears what an earlier process left there.
     pub fn prepare_object_dir(&self) -> std::io::Result<usize> {
         self.files.prepare()
@@ -243,6 +260,7 @@ impl App {
         request: &ObjectRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = CacheKey {
             service: Service::S3,
             name: format!("{}/{}", request.bucket, request.key).into(),

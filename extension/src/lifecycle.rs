@@ -9,6 +9,7 @@ use crate::auth::{SessionTokenSource, TokenSource};
 use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
+use crate::metrics::Metrics;
 use crate::stats::Stats;
 use crate::{prefetch, server};
 use std::net::SocketAddr;
@@ -45,7 +46,7 @@ pub async fn run(
             message: error.to_string(),
         }),
     };
-    let (serving, stop) = match started {
+    let (serving, stop, metrics) = match started {
         Ok(running) => running,
         Err(error) => {
             tracing::error!(error_type = error.error_type, "{}", error.message);
@@ -71,12 +72,15 @@ pub async fn run(
         Ok(Err(error)) => tracing::error!(%error, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish before the deadline"),
     }
+    // The counts since the last EMF line, before exiting.
+    metrics.flush();
     code
 }
 
 type Running = (
     tokio::task::JoinHandle<std::io::Result<()>>,
     tokio::sync::oneshot::Sender<()>,
+    Arc<Metrics>,
 );
 
 async fn start(config: Config) -> Result<Running, StartError> {
@@ -97,11 +101,13 @@ async fn start(config: Config) -> Result<Running, StartError> {
     }
     // In the background: registration and the function's INIT do not wait for it.
     prefetch::spawn(app.clone(), config.prefetch.clone());
+    let metrics = app.metrics().clone();
+    metrics.start_clock();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server::serve(listeners, app, async {
         let _ = stop_rx.await;
     }));
-    Ok((serving, stop_tx))
+    Ok((serving, stop_tx, metrics))
 }
 
 /// Binds every configured address. The first must succeed; later ones (`::1` by default) may

@@ -66,6 +66,7 @@ impl App {
         request: &ParametersRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
+        self.metrics.on_request();
         let wanted = request
             .names
             .iter()

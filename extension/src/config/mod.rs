@@ -49,6 +49,7 @@ pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 pub const ENV_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const ENV_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
 /// Every variable with one of our prefixes that the program reads; anything else with those
 /// prefixes is a typo and gets a warning naming the closest of these.
@@ -178,6 +179,8 @@ pub struct Config {
     pub ttl_jitter_percent: u64,
     pub metrics: MetricsMode,
     pub metrics_namespace: String,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: the metrics' dimension.
+    pub function_name: Option<String>,
 }
 
 /// Every invalid variable, so one failed start-up reports them all.
@@ -320,6 +323,7 @@ impl Config {
             ttl_jitter_percent,
             metrics,
             metrics_namespace,
+            function_name: r.raw(ENV_FUNCTION_NAME),
         })
     }
 

@@ -9,7 +9,7 @@ MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 CFN_LINT_VERSION := 1.58.0
 CFN_LINT_STAMP := $(VENV)/.cfn-lint-$(CFN_LINT_VERSION)
 
-.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer lambda-local run bench venv clean
+.PHONY: all build release test lint unit e2e examples cfn-lint layer check-layer lambda-local run bench fleet-sim venv clean
 
 all: build
 
@@ -72,6 +72,12 @@ lambda-local: venv build
 # Release build, moto, wrk and callgrind: prints the performance table (docs/performance.md).
 bench: venv release
 	scripts/bench.sh
+
+# A fleet of sidecache processes behind one throttled upstream (docs/performance.md, "Fleet
+# simulation"). A benchmark, not a test: about 3 minutes. FLEET_ENVS / FLEET_DURATION or
+# FLEET_ARGS="--envs 20 --tps 40 ..." change it.
+fleet-sim: venv build
+	$(VENV)/bin/python scripts/fleet_sim.py $(FLEET_ARGS)
 
 clean:
 	$(CARGO) clean

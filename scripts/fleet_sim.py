@@ -30,6 +30,7 @@ import http.client
 import http.server
 import json
 import os
+import signal
 import socket
 import socketserver
 import subprocess
@@ -44,6 +45,8 @@ TOKEN = "fleet-sim-token"
 REGION = "us-east-1"
 PARAM_ROOT = "/fleet-sim/app"
 SECRET_TAG = "fleet-sim"
+# Every sidecache started, so that an interrupted run stops them all.
+STARTED = []
 
 
 def free_port():
@@ -210,6 +213,7 @@ class Environment(threading.Thread):
         self.proc = subprocess.Popen(
             [self.args.bin], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        STARTED.append(self.proc)
         wait_http(port, "/ping")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         reqs = self.requests()
@@ -300,6 +304,8 @@ def main():
     ap.add_argument("--scenarios", default="off,batching,jitter,ahead")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
+    # SIGTERM too runs the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     moto_port = free_port()
     moto = subprocess.Popen(
@@ -336,6 +342,10 @@ def main():
             rows.append(row)
         server.shutdown()
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         moto.terminate()
         moto.wait(timeout=10)
 

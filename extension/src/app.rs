@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod batch;
+mod batch_ahead;
 mod secrets_batch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

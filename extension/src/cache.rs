@@ -360,14 +360,7 @@ impl ValueCache {
                     match tokio::time::timeout(BACKGROUND_LIMIT, background).await {
                         Ok(Ok(entry)) => Ok(cache.store(entries, &key, entry, ttl)),
                         Ok(Err(error)) => Err(error),
-                        Err(_) => Err(crate::error::classify(&crate::model::UpstreamError {
-                            service: key.service,
-                            kind: crate::model::UpstreamErrorKind::Timeout,
-                            message: format!(
-                                "background refresh unfinished after {} s",
-                                BACKGROUND_LIMIT.as_secs()
-                            ),
-                        })),
+                        Err(_) => Err(background_timeout(key.service)),
                     }
                 })
                 .await
@@ -470,11 +463,109 @@ impl ValueCache {
         key: &CacheKey,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
+        self.lookup_ageing(key, freshness).map(|(answer, _)| answer)
+    }
+
+    /// `lookup`, also telling whether the entry is past its refresh-ahead point (a batch read
+    /// then refreshes its ageing entries together, with `refresh_many_ahead`).
+    pub fn lookup_ageing(
+        &self,
+        key: &CacheKey,
+        freshness: Freshness,
+    ) -> Option<(Result<Arc<Entry>, AppError>, bool)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
         let entry = entries.get(key)?;
-        let answer = self.answer(&entry, entry.age(), freshness)?;
+        let age = entry.age();
+        let answer = self.answer(&entry, age, freshness)?;
         self.stats.hits.incr();
-        Some(answer)
+        Some((answer, age > entry.refresh_after))
+    }
+
+    /// A batch read's refresh-ahead: one background fetch for several ageing keys. Keys with a
+    /// fetch in flight are left out; `fetch` gets the positions (in `keys`) it must fetch and
+    /// answers the entries it found, by position. Misses of those keys join the refresh, as
+    /// with `refresh_ahead`; failure stores nothing.
+    pub fn refresh_many_ahead<F, Fut>(
+        self: &Arc<Self>,
+        keys: Vec<CacheKey>,
+        ttl: Duration,
+        fetch: F,
+    ) where
+        F: FnOnce(Vec<usize>) -> Fut,
+        Fut: Future<Output = Result<Vec<(usize, Entry)>, AppError>> + Send + 'static,
+    {
+        let Some(entries) = self.entries.clone() else {
+            return;
+        };
+        let reserved: Vec<(usize, Flight)> = {
+            let mut inflight = self.inflight.lock().expect("inflight lock");
+            let mut reserved = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                if !inflight.contains_key(key) {
+                    let flight = Flight::default();
+                    inflight.insert(key.clone(), flight.clone());
+                    reserved.push((i, flight));
+                }
+            }
+            reserved
+        };
+        if reserved.is_empty() {
+            return;
+        }
+        self.stats.refreshes_ahead.add(reserved.len() as u64);
+        let background = fetch(reserved.iter().map(|(i, _)| *i).collect());
+        let cache = self.clone();
+        tokio::spawn(async move {
+            type Answers = HashMap<usize, Result<Arc<Entry>, AppError>>;
+            let (done, answers) = tokio::sync::watch::channel::<Option<Arc<Answers>>>(None);
+            let service = keys[reserved[0].0].service;
+            let batch = async {
+                let fetched = match tokio::time::timeout(BACKGROUND_LIMIT, background).await {
+                    Ok(result) => result,
+                    Err(_) => Err(background_timeout(service)),
+                };
+                let mut by_position: Answers = HashMap::new();
+                match fetched {
+                    Ok(found) => {
+                        for (i, entry) in found {
+                            let stored = cache.store(&entries, &keys[i], entry, ttl);
+                            by_position.insert(i, Ok(stored));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::info!(service = ?service, code = error.code(), "batch refresh-ahead failed; the cached values stay")
+                    }
+                }
+                let _ = done.send(Some(Arc::new(by_position)));
+            };
+            // Each key's flight resolves with the batch, so misses that joined it get its
+            // answer; a key the batch did not return answers as not found.
+            let flights = futures_util::future::join_all(reserved.iter().map(|(i, flight)| {
+                let mut answers = answers.clone();
+                let key = &keys[*i];
+                flight.get_or_init(move || async move {
+                    let answers = answers
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .and_then(|a| a.clone());
+                    answers.and_then(|a| a.get(i).cloned()).unwrap_or_else(|| {
+                        Err(crate::error::classify(&crate::model::UpstreamError {
+                            service: key.service,
+                            kind: crate::model::UpstreamErrorKind::Service {
+                                code: None,
+                                status: 404,
+                            },
+                            message: "not returned by the batch refresh".to_owned(),
+                        }))
+                    })
+                })
+            }));
+            tokio::join!(batch, flights);
+            for (i, flight) in &reserved {
+                cache.land(&keys[*i], flight);
+            }
+        });
     }
 
     /// What a cached entry may still answer: its value within the freshness limit, or its
@@ -542,6 +633,18 @@ impl ValueCache {
     pub fn enabled(&self) -> bool {
         self.entries.is_some()
     }
+}
+
+/// A background refresh that ran out of time: transient, so stale-if-error still applies.
+fn background_timeout(service: Service) -> AppError {
+    crate::error::classify(&crate::model::UpstreamError {
+        service,
+        kind: crate::model::UpstreamErrorKind::Timeout,
+        message: format!(
+            "background refresh unfinished after {} s",
+            BACKGROUND_LIMIT.as_secs()
+        ),
+    })
 }
 
 /// moka bounds one total weight; the weigher and capacity that make it keep two bounds.

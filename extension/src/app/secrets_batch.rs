@@ -80,24 +80,33 @@ impl App {
             max_age: options.max_age,
         };
         let mut answers: Vec<Answer> = vec![None; singles.len()];
-        let mut missing = Vec::new();
+        let (mut missing, mut ageing) = (Vec::new(), Vec::new());
+        let current = request
+            .version_stage
+            .as_deref()
+            .is_none_or(|s| s == CURRENT);
         for (i, single) in singles.iter().enumerate() {
-            match self.cache.lookup(&secret_key(single), freshness) {
-                Some(Ok(entry)) => answers[i] = Some(Ok(entry)),
-                Some(Err(not_found)) => answers[i] = Some(Err(secret_error(single, &not_found))),
+            let key = secret_key(single);
+            match self.cache.lookup_ageing(&key, freshness) {
+                Some((Ok(entry), due)) => {
+                    answers[i] = Some(Ok(entry));
+                    if due && current {
+                        ageing.push((single.secret_id.clone(), key));
+                    }
+                }
+                Some((Err(not_found), _)) => {
+                    answers[i] = Some(Err(secret_error(single, &not_found)))
+                }
                 None => missing.push(i),
             }
         }
+        self.refresh_secrets_ahead(&request.target, ageing);
         let outcome = if missing.is_empty() {
             Outcome::Hit
         } else {
             Outcome::Miss
         };
-        if request
-            .version_stage
-            .as_deref()
-            .is_none_or(|s| s == CURRENT)
-        {
+        if current {
             self.cache.count_misses(missing.len() as u64);
             self.fetch_batched(&singles, &missing, &mut answers, &request.target)
                 .await?;
@@ -207,7 +216,7 @@ impl App {
 }
 
 /// Whether `secret` is the one asked for as `id` (its name or its full ARN).
-fn names(secret: &Secret, id: &str) -> bool {
+pub(super) fn names(secret: &Secret, id: &str) -> bool {
     secret.name.as_deref() == Some(id) || secret.arn.as_deref() == Some(id)
 }
 

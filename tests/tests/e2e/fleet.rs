@@ -230,3 +230,74 @@ async fn metrics_are_off_outside_lambda_by_default() {
     let (_, logs) = sc.stop().await;
     assert!(emf_lines(&logs).is_empty(), "{logs}");
 }
+
+#[tokio::test]
+async fn batch_reads_refresh_their_ageing_values_together() {
+    let root = format!("/{}", unique("ahead-many"));
+    let names: Vec<String> = (0..3).map(|i| format!("{root}/p{i}")).collect();
+    for name in &names {
+        moto::put_parameter(name, "v1", ParameterType::String).await;
+    }
+    let ids: Vec<String> = (0..2)
+        .map(|i| unique(&format!("ahead-many-s{i}")))
+        .collect();
+    for id in &ids {
+        moto::create_secret(id, "s1").await;
+    }
+    let (proxy, sc) = started_with(|b| refreshing(b).env("SECRETS_MANAGER_TTL", "2")).await;
+    let enc = |v: &[String]| {
+        v.iter()
+            .map(|n| sidecache_tests::util::enc(n))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let params = format!("/systemsmanager/parameters/get-many?names={}", enc(&names));
+    let secrets = format!("/secretsmanager/get-many?secretIds={}", enc(&ids));
+    sc.get(&params).await.ok_json();
+    sc.get(&secrets).await.ok_json();
+    let fetched = std::time::Instant::now();
+    for name in &names {
+        moto::put_parameter(name, "v2", ParameterType::String).await;
+    }
+    // Past the refresh-ahead point (1 s), before expiry (2 s): wait for the clock.
+    while fetched.elapsed() < Duration::from_millis(1100) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hit = sc.get(&params).await;
+    assert_eq!(hit.x_cache().as_deref(), Some("hit"), "{}", hit.text());
+    assert_eq!(sc.get(&secrets).await.x_cache().as_deref(), Some("hit"));
+    assert!(
+        proxy
+            .wait_count("GetParameters", 2, Duration::from_secs(5))
+            .await
+            && proxy
+                .wait_count("BatchGetSecretValue", 2, Duration::from_secs(5))
+                .await,
+        "no batched background refresh: {:?}",
+        proxy.log()
+    );
+    let renewed = poll_until(Duration::from_secs(2), || async {
+        let doc = sc.get(&params).await.ok_json();
+        let values: Vec<_> = doc["Parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Value"].as_str().unwrap().to_owned())
+            .collect();
+        (values == ["v2", "v2", "v2"]).then_some(())
+    })
+    .await;
+    assert!(renewed.is_some(), "{:?}", proxy.log());
+    for _ in 0..3 {
+        assert_eq!(sc.get(&params).await.x_cache().as_deref(), Some("hit"));
+        assert_eq!(sc.get(&secrets).await.x_cache().as_deref(), Some("hit"));
+    }
+    // One batched call per service for the refresh, none per value.
+    assert_eq!(proxy.count("GetParameters"), 2, "{:?}", proxy.log());
+    assert_eq!(proxy.count("BatchGetSecretValue"), 2, "{:?}", proxy.log());
+    assert_eq!(
+        proxy.count("GetParameter") + proxy.count("GetSecretValue"),
+        0
+    );
+    assert_eq!(num(&sc.stats().await, "/cache/refreshAhead"), 5);
+}

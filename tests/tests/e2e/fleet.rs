@@ -10,23 +10,25 @@ use sidecache_tests::{moto, Fault, FaultProxy, Resp, Sidecar};
 
 use super::common::{param, started_with, value_of};
 
-/// TTL 2 s, refresh-ahead at half of it, exact TTLs: a hit past 1 s refreshes.
+/// TTL 10 s, refresh-ahead at a fifth of it, exact TTLs: a hit past 2 s refreshes, and the
+/// refresh has 8 s to finish (retries and backoff included) before the value would expire.
 fn refreshing(b: sidecache_tests::SidecarBuilder) -> sidecache_tests::SidecarBuilder {
-    b.env("SSM_PARAMETER_STORE_TTL", "2")
-        .env("SIDECACHE_REFRESH_AHEAD", "0.5")
+    b.env("SSM_PARAMETER_STORE_TTL", "10")
+        .env("SECRETS_MANAGER_TTL", "10")
+        .env("SIDECACHE_REFRESH_AHEAD", "0.2")
         .env("SIDECACHE_TTL_JITTER", "0")
 }
 
-/// Reads `name` until the answer's `Age` reaches one second (past the refresh-ahead point);
+/// Reads `name` until the answer's `Age` reaches `seconds` (past the refresh-ahead point);
 /// every answer on the way must be a hit.
-async fn read_until_one_second_old(sc: &Sidecar, name: &str) -> Resp {
-    poll_until(Duration::from_secs(5), || async {
+async fn read_until_aged(sc: &Sidecar, name: &str, seconds: u64) -> Resp {
+    poll_until(Duration::from_secs(10), || async {
         let resp = sc.get(&param(name, "")).await;
         assert_eq!(resp.x_cache().as_deref(), Some("hit"), "{}", resp.text());
-        (resp.age() >= Some(1)).then_some(resp)
+        (resp.age() >= Some(seconds)).then_some(resp)
     })
     .await
-    .expect("Age never reached 1 s")
+    .unwrap_or_else(|| panic!("Age never reached {seconds} s"))
 }
 
 #[tokio::test]
@@ -37,7 +39,7 @@ async fn a_hit_past_the_point_refreshes_once_in_the_background() {
     assert_eq!(value_of(&sc.get(&param(&name, "")).await), "v1");
     moto::put_parameter(&name, "v2", ParameterType::String).await;
 
-    let aged = read_until_one_second_old(&sc, &name).await;
+    let aged = read_until_aged(&sc, &name, 2).await;
     // Answered at once from the cache, not after the refresh.
     assert_eq!(value_of(&aged), "v1");
     assert!(
@@ -73,7 +75,7 @@ async fn a_failing_background_refresh_leaves_the_value_served() {
     let (proxy, sc) = started_with(refreshing).await;
     assert_eq!(value_of(&sc.get(&param(&name, "")).await), "kept");
     proxy.set_fault(Fault::Status500);
-    read_until_one_second_old(&sc, &name).await;
+    read_until_aged(&sc, &name, 2).await;
     assert!(
         proxy
             .wait_count("GetParameter", 2, Duration::from_secs(5))
@@ -91,7 +93,7 @@ async fn a_failing_background_refresh_leaves_the_value_served() {
     let resp = sc.get(&param(&name, "")).await;
     assert_eq!(resp.x_cache().as_deref(), Some("hit"), "{}", resp.text());
     assert_eq!(value_of(&resp), "kept");
-    assert!(resp.age() >= Some(1), "not renewed: Age {:?}", resp.age());
+    assert!(resp.age() >= Some(2), "not renewed: Age {:?}", resp.age());
 }
 
 #[tokio::test]
@@ -244,7 +246,7 @@ async fn batch_reads_refresh_their_ageing_values_together() {
     for id in &ids {
         moto::create_secret(id, "s1").await;
     }
-    let (proxy, sc) = started_with(|b| refreshing(b).env("SECRETS_MANAGER_TTL", "2")).await;
+    let (proxy, sc) = started_with(refreshing).await;
     let enc = |v: &[String]| {
         v.iter()
             .map(|n| sidecache_tests::util::enc(n))
@@ -259,8 +261,8 @@ async fn batch_reads_refresh_their_ageing_values_together() {
     for name in &names {
         moto::put_parameter(name, "v2", ParameterType::String).await;
     }
-    // Past the refresh-ahead point (1 s), before expiry (2 s): wait for the clock.
-    while fetched.elapsed() < Duration::from_millis(1100) {
+    // Past the refresh-ahead point (2 s), well before expiry (10 s): wait for the clock.
+    while fetched.elapsed() < Duration::from_millis(2100) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let hit = sc.get(&params).await;

@@ -303,3 +303,37 @@ async fn batch_reads_refresh_their_ageing_values_together() {
     );
     assert_eq!(num(&sc.stats().await, "/cache/refreshAhead"), 5);
 }
+
+#[tokio::test]
+async fn inside_lambda_emf_is_on_by_default_and_flushed_at_shutdown() {
+    let name = format!("/{}/p", unique("emf-lambda"));
+    moto::put_parameter(&name, "v", ParameterType::String).await;
+    let proxy = FaultProxy::start().await;
+    let builder = Sidecar::builder(&proxy).env("AWS_LAMBDA_FUNCTION_NAME", "orders");
+    let fake = sidecache_tests::FakeLambda::start(builder.port()).await;
+    let mut sc = builder.lambda(&fake).spawn().await;
+    sc.get(&param(&name, "")).await;
+    sc.get(&param(&name, "")).await;
+    let deadline = fake.shutdown();
+    let status = sc.wait_exit(deadline).await;
+    assert!(status.is_some_and(|s| s.success()), "{}", sc.logs());
+    // Exited: `stop` only drains the output pipes.
+    let (_, logs) = sc.stop().await;
+    let lines = emf_lines(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    let line = &lines[0];
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "sidecache"
+    );
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["FunctionName"]])
+    );
+    assert_eq!(line["FunctionName"], "orders");
+    assert_eq!(
+        (line["Hits"].as_u64(), line["Misses"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(line["UpstreamCalls"], proxy.count("GetParameter"));
+}

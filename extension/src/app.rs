@@ -6,6 +6,7 @@
 use crate::auth::TokenSource;
 use crate::cache::{
     CacheKey, Entry, Freshness, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
+    GIVE_UP_AFTER,
 };
 use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
@@ -430,6 +431,7 @@ fn renewal(config: &Config) -> Renewal {
     Renewal {
         refresh_ahead: config.refresh_ahead,
         jitter: TtlJitter::new(config.ttl_jitter_percent, TtlJitter::random_seed()),
+        give_up_after: GIVE_UP_AFTER,
     }
 }
 

@@ -24,7 +24,7 @@ use tokio::sync::OnceCell;
 mod background;
 mod renewal;
 
-pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter};
+pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
 
 /// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -12,15 +12,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A background refresh still unfinished after this long (a Lambda freeze mid-call, a dead
-/// pooled connection) gives up, so that misses joining its flight are not held forever.
-const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
-
 impl ValueCache {
     /// Starts one background refresh of `key` unless a fetch of it is already in flight (a
     /// miss, a forced refresh or another refresh-ahead). Misses arriving meanwhile join it.
     /// Success replaces the entry; failure leaves it as it was (nothing is cached, not even a
-    /// not-found). A stall (Lambda froze the process mid-call) ends at `BACKGROUND_LIMIT`.
+    /// not-found). A stall (Lambda froze the process mid-call) ends after `Renewal::give_up_after`.
     pub(super) fn refresh_ahead(
         self: &Arc<Self>,
         key: &CacheKey,
@@ -53,10 +49,10 @@ impl ValueCache {
                     if let Some(newer) = entries.get(&key).filter(|e| e.fetched_at > due_at) {
                         return Ok(newer);
                     }
-                    match tokio::time::timeout(BACKGROUND_LIMIT, background).await {
+                    match tokio::time::timeout(cache.renewal.give_up_after, background).await {
                         Ok(Ok(entry)) => Ok(cache.store(entries, &key, entry, ttl)),
                         Ok(Err(error)) => Err(error),
-                        Err(_) => Err(background_timeout(key.service)),
+                        Err(_) => Err(background_timeout(key.service, cache.renewal.give_up_after)),
                     }
                 })
                 .await
@@ -107,10 +103,11 @@ impl ValueCache {
             let (done, answers) = tokio::sync::watch::channel::<Option<Arc<Answers>>>(None);
             let service = keys[reserved[0].0].service;
             let batch = async {
-                let fetched = match tokio::time::timeout(BACKGROUND_LIMIT, background).await {
-                    Ok(result) => result,
-                    Err(_) => Err(background_timeout(service)),
-                };
+                let fetched =
+                    match tokio::time::timeout(cache.renewal.give_up_after, background).await {
+                        Ok(result) => result,
+                        Err(_) => Err(background_timeout(service, cache.renewal.give_up_after)),
+                    };
                 let mut by_position: Answers = HashMap::new();
                 match fetched {
                     Ok(found) => {
@@ -157,13 +154,13 @@ impl ValueCache {
 }
 
 /// A background refresh that ran out of time: transient, so stale-if-error still applies.
-fn background_timeout(service: Service) -> AppError {
+fn background_timeout(service: Service, limit: Duration) -> AppError {
     crate::error::classify(&crate::model::UpstreamError {
         service,
         kind: crate::model::UpstreamErrorKind::Timeout,
         message: format!(
             "background refresh unfinished after {} s",
-            BACKGROUND_LIMIT.as_secs()
+            limit.as_secs_f64()
         ),
     })
 }

@@ -108,7 +108,13 @@ pub struct Renewal {
     /// 0 = never.
     pub refresh_ahead: f64,
     pub jitter: TtlJitter,
+    /// A background refresh still unfinished after this long (a Lambda freeze mid-call, a dead
+    /// pooled connection) gives up, so that misses joining its flight are not held forever.
+    pub give_up_after: Duration,
 }
+
+/// `Renewal::give_up_after` in production.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 
 impl Renewal {
     /// Neither refresh-ahead nor jitter.
@@ -116,6 +122,7 @@ impl Renewal {
         Renewal {
             refresh_ahead: 0.0,
             jitter: TtlJitter::new(0, 0),
+            give_up_after: GIVE_UP_AFTER,
         }
     }
 
@@ -183,6 +190,7 @@ mod tests {
         let renewal = Renewal {
             refresh_ahead: 0.5,
             jitter: TtlJitter::new(20, 3),
+            give_up_after: GIVE_UP_AFTER,
         };
         for _ in 0..100 {
             let (ttl, ahead) = renewal.stamp(Duration::from_secs(100));

@@ -8,6 +8,10 @@ const SHORT: Freshness = Freshness {
 };
 
 fn ahead_cache(fraction: f64, jitter: TtlJitter) -> Arc<ValueCache> {
+    ahead_cache_giving_up(fraction, jitter, GIVE_UP_AFTER)
+}
+
+fn ahead_cache_giving_up(fraction: f64, jitter: TtlJitter, limit: Duration) -> Arc<ValueCache> {
     Arc::new(ValueCache::new(
         Some(10),
         1 << 20,
@@ -18,6 +22,7 @@ fn ahead_cache(fraction: f64, jitter: TtlJitter) -> Arc<ValueCache> {
         Renewal {
             refresh_ahead: fraction,
             jitter,
+            give_up_after: limit,
         },
         Arc::new(Stats::default()),
     ))
@@ -155,4 +160,41 @@ async fn stored_entries_carry_a_jittered_ttl_never_longer() {
         assert_eq!(other.ttl, entry.ttl);
     }
     assert!(shortened > 40, "jitter applied: {shortened}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stalled_background_refresh_gives_up_and_changes_nothing() {
+    // TTL 60 s, refresh-ahead point at 60 ms, a background refresh gives up after 200 ms.
+    let cache = ahead_cache_giving_up(0.001, TtlJitter::new(0, 0), Duration::from_millis(200));
+    let ttl = Freshness {
+        ttl: Duration::from_secs(60),
+        max_age: None,
+    };
+    let calls = Arc::new(AtomicUsize::new(0));
+    const ANSWERS: &[Result<&str, bool>] = &[Ok("v1")];
+    cache
+        .get_or_fetch(key("a"), ttl, counted_fetch(&calls, ANSWERS))
+        .await
+        .unwrap();
+    let before = cache.entries.as_ref().unwrap().get(&key("a")).unwrap();
+    wait_until_older(&cache, "a", Duration::from_millis(60)).await;
+    let stalled = Refreshable(|| std::future::pending::<Result<Entry, AppError>>());
+    let (entry, outcome) = cache.get_or_fetch(key("a"), ttl, stalled).await.unwrap();
+    assert_eq!((&entry.json[..], outcome), (&b"v1"[..], Outcome::Hit));
+    assert!(cache.inflight.lock().unwrap().contains_key(&key("a")));
+    // The limit ends the flight; the entry is untouched and the next hit may try again.
+    wait_for_flights(&cache).await;
+    let now = cache.entries.as_ref().unwrap().get(&key("a")).unwrap();
+    assert!(Arc::ptr_eq(&before, &now));
+    let (_, outcome) = cache
+        .get_or_fetch(key("a"), ttl, counted_fetch(&calls, ANSWERS))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Hit);
+    wait_for_flights(&cache).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "a new refresh after the stalled one"
+    );
 }

@@ -178,7 +178,7 @@ async fn a_stalled_background_refresh_gives_up_and_changes_nothing() {
         .unwrap();
     let before = cache.entries.as_ref().unwrap().get(&key("a")).unwrap();
     wait_until_older(&cache, "a", Duration::from_millis(60)).await;
-    let stalled = Refreshable(|| std::future::pending::<Result<Entry, AppError>>());
+    let stalled = Refreshable(std::future::pending::<Result<Entry, AppError>>);
     let (entry, outcome) = cache.get_or_fetch(key("a"), ttl, stalled).await.unwrap();
     assert_eq!((&entry.json[..], outcome), (&b"v1"[..], Outcome::Hit));
     assert!(cache.inflight.lock().unwrap().contains_key(&key("a")));

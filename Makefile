@@ -22,7 +22,7 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint layer check-layer lambda-local run bench venv clean
+.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint layer check-layer lambda-local run bench fleet-sim venv clean
 
 all: build
 
@@ -114,6 +114,12 @@ lambda-local: venv build
 # Release build, moto, wrk and callgrind: prints the performance table (docs/performance.md).
 bench: venv release
 	scripts/bench.sh
+
+# A fleet of sidecache processes behind one throttled upstream (docs/performance.md, "Fleet
+# simulation"). A benchmark, not a test: about 3 minutes. FLEET_ENVS / FLEET_DURATION or
+# FLEET_ARGS="--envs 20 --tps 40 ..." change it.
+fleet-sim: venv build
+	$(VENV)/bin/python scripts/fleet_sim.py $(FLEET_ARGS)
 
 clean:
 	$(CARGO) clean

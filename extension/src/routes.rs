@@ -40,12 +40,27 @@ pub async fn get_parameters_many(
 ) -> Result<Response, AppError> {
     let (request, options) = query::many_request(request.uri().query())?;
     let (body, outcome) = app.parameters_many(&request, options).await?;
+    Ok(list_response(body, outcome))
+}
+
+/// A `get-many` answer: values of several ages, so no single `Age`; `hit` only when none was
+/// fetched.
+fn list_response(body: bytes::Bytes, outcome: Outcome) -> Response {
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, JSON);
-    // Values of several ages: no single `Age`; `hit` only when none was fetched.
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
-    Ok(response)
+    response
+}
+
+pub async fn get_secrets_many(
+    _: Authorized,
+    State(app): State<Arc<App>>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let (request, options) = query::secrets_many_request(request.uri().query())?;
+    let (body, outcome) = app.secrets_many(&request, options).await?;
+    Ok(list_response(body, outcome))
 }
 
 pub async fn get_parameters_by_path(

@@ -38,6 +38,8 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/secretsmanager/get", get(routes::get_secret))
         .route("/secretsmanager/get/", get(routes::get_secret))
+        .route("/secretsmanager/get-many", get(routes::get_secrets_many))
+        .route("/secretsmanager/get-many/", get(routes::get_secrets_many))
         .route("/s3/get", get(routes::get_object))
         .route("/s3/get/", get(routes::get_object))
         .route("/stats", get(routes::stats))

@@ -19,6 +19,7 @@ mod e2e {
     mod config;
     mod decryption_sharing;
     mod errors;
+    mod fleet;
     mod get_many;
     mod harness;
     mod invalidate;
@@ -35,6 +36,7 @@ mod e2e {
     mod s3_limits;
     mod s3_support;
     mod secrets;
+    mod secrets_batch;
     mod shutdown_deadline;
     mod tls;
 }

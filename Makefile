@@ -12,7 +12,17 @@ PYTEST_VERSION := 9.2.0
 POWERTOOLS_VERSION := 3.37.0
 CLIENTS_STAMP := $(VENV)/.clients-pytest-$(PYTEST_VERSION)
 
-.PHONY: all build release test lint unit e2e examples clients cfn-lint layer check-layer lambda-local run bench venv clean
+# Layer architectures built, checked and tested. LAYER_ARCHS=x86_64 skips arm64 everywhere
+# (layer, check-layer, test-arm64) on a machine that cannot install its toolchain.
+LAYER_ARCHS ?= x86_64 arm64
+export LAYER_ARCHS
+# The arm64 layer's binary, and how it runs on this x86_64 machine (binfmt_misc is not mounted).
+ARM64_BIN := target/aarch64-unknown-linux-gnu/release/sidecache
+ARM64_RUNNER := qemu-aarch64-static
+# The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
+ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
+
+.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
 
 all: build
 
@@ -67,7 +77,7 @@ examples: venv build
 layer:
 	$(MAKE) -C layer
 
-check-layer: layer
+check-layer: venv layer
 	layer/check.sh
 
 unit:
@@ -77,8 +87,19 @@ unit:
 e2e: venv build
 	$(CARGO) test -p sidecache-tests
 
+# A subset of the e2e tests against the arm64 layer binary under qemu (ring/rustls on aarch64
+# included, through the TLS tests); builds the binary first (layer/Makefile).
+test-arm64: venv
+ifneq ($(filter arm64,$(LAYER_ARCHS)),)
+	$(MAKE) -C layer arm64
+	SIDECACHE_BIN=$(CURDIR)/$(ARM64_BIN) SIDECACHE_TEST_RUNNER=$(ARM64_RUNNER) \
+	  $(CARGO) test --workspace --test e2e -- $(ARM64_E2E_FILTERS)
+else
+	@echo "test-arm64: skipped (LAYER_ARCHS=$(LAYER_ARCHS))"
+endif
+
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv lint build cfn-lint clients examples check-layer
+test: venv lint build cfn-lint clients examples check-layer test-arm64
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
@@ -103,6 +124,12 @@ $(PEER_BIN):
 
 bench-peer: venv release $(PEER_BIN)
 	BENCH_PEER_BIN=$(PEER_BIN) scripts/bench.sh
+
+# A fleet of sidecache processes behind one throttled upstream (docs/performance.md, "Fleet
+# simulation"). A benchmark, not a test: about 3 minutes. FLEET_ENVS / FLEET_DURATION or
+# FLEET_ARGS="--envs 20 --tps 40 ..." change it.
+fleet-sim: venv build
+	$(VENV)/bin/python scripts/fleet_sim.py $(FLEET_ARGS)
 
 clean:
 	$(CARGO) clean

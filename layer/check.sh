@@ -4,14 +4,20 @@
 #   - zip and binary are under the size limits below;
 #   - the binary is an ELF for the layer's architecture, needs only glibc's own libraries and
 #     no glibc symbol version newer than GLIBC_MAX (Amazon Linux 2 runtimes have glibc 2.26);
-#   - where it can run here: `sidecache --version` prints `sidecache <version>`, and a standalone
-#     start answers GET /ping, then exits 0 on SIGTERM.
-# The x86_64 zip is required; the arm64 one is checked when present.
+#   - it runs: `sidecache --version` prints `sidecache <version>`; a standalone start answers
+#     GET /ping, then exits 0 on SIGTERM; in Lambda mode (layer/check_lambda.py: moto and a
+#     minimal Extensions API) it registers, reads a parameter and a secret from moto, writes an
+#     S3 object into its cache directory, and exits 0 on a SHUTDOWN event.
+# An arm64 binary runs here as `qemu-aarch64-static BIN` (binfmt_misc is not mounted).
+# Both zips are required; LAYER_ARCHS=x86_64 (the opt-out of `make layer`) leaves arm64 out.
 # Ends with `layer: N passed, M failed`; exits non-zero when anything failed.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIST="${LAYER_DIST_DIR:-$ROOT/dist}"
+LAYER_ARCHS="${LAYER_ARCHS:-x86_64 arm64}"
+# The python with moto and boto3 (the root Makefile's venv) for the Lambda-mode checks.
+MOTO_PYTHON="${MOTO_PYTHON:-$ROOT/.venv/bin/python}"
 
 # Limits, with headroom over the measured x86_64 sizes (layer/README.md): binary 9.6 MB, zip 4.0 MB.
 # A lost release profile (default profile: ~20 MB) fails the binary limit.
@@ -38,6 +44,10 @@ need() {
   done
 }
 need unzip zipinfo readelf curl python3
+if ! "$MOTO_PYTHON" -c 'import moto, boto3' 2>/dev/null; then
+  echo "layer: check.sh needs moto and boto3 in $MOTO_PYTHON (run: make venv, or set MOTO_PYTHON)" >&2
+  exit 2
+fi
 
 WORK="$(mktemp -d)"
 PIDS=()
@@ -59,18 +69,20 @@ free_port() {
 }
 
 # Starts the binary standalone on a free loopback port, asks GET /ping, stops it with SIGTERM.
+# Arguments: the command that runs the binary (runner prefix, if any, then the binary).
 smoke_start() {
-  local bin="$1" port pid body code i status
+  local port pid body code i status
   port="$(free_port)"
   mkdir -p "$WORK/s3"
   env -i PATH="$PATH" HOME="$WORK" \
     SIDECACHE_TOKEN=layer-check PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$port" \
     SIDECACHE_S3_DIR="$WORK/s3" AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-    "$bin" >"$WORK/run.log" 2>&1 &
+    "$@" >"$WORK/run.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   code=000
-  for i in $(seq 1 100); do
+  # 30 s: an emulated binary (qemu) on a busy machine starts far slower than a native one.
+  for i in $(seq 1 300); do
     code="$(curl -s -o "$WORK/ping.json" -w '%{http_code}' "http://127.0.0.1:$port/ping" 2>/dev/null)" && [ "$code" = 200 ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -105,7 +117,7 @@ smoke_start() {
 
 check_zip() {
   local arch="$1" machine="$2" zip="$DIST/sidecache-layer-$1.zip"
-  local dir="$WORK/$arch" bin entries mode size needed lib glibc_max versions runs_here=false
+  local dir="$WORK/$arch" bin entries mode size needed lib glibc_max versions
   echo "layer: $zip"
 
   size="$(stat -c %s "$zip")"
@@ -174,22 +186,46 @@ check_zip() {
       sort -uV | while read -r v sym; do version_le "$v" "$GLIBC_MAX" || echo "          $sym@GLIBC_$v"; done
   fi
 
+  # How to run it here: natively, or under qemu-user for the other architecture.
+  local run=()
   case "$(uname -m)/$arch" in
-    x86_64/x86_64 | aarch64/arm64) runs_here=true ;;
+    x86_64/x86_64 | aarch64/arm64) ;;
+    x86_64/arm64) run=(qemu-aarch64-static) ;;
+    aarch64/x86_64) run=(qemu-x86_64-static) ;;
+    *)
+      fail "an $arch binary cannot run on this $(uname -m) machine: --version and start not checked"
+      return
+      ;;
   esac
-  if ! $runs_here; then
-    skip "--version and start: an $arch binary does not run on this $(uname -m) machine"
+  if [ "${#run[@]}" -gt 0 ] && ! command -v "${run[0]}" >/dev/null 2>&1; then
+    fail "${run[0]} is missing (Debian package qemu-user-static; make layer installs it): $arch binary not run"
     return
   fi
+  [ "${#run[@]}" -gt 0 ] && echo "layer: running the $arch binary as '${run[*]} extensions/sidecache'"
   local out
-  out="$("$bin" --version 2>&1)"
+  out="$("${run[@]}" "$bin" --version 2>&1)"
   if [[ "$out" =~ ^sidecache\ [0-9]+\.[0-9]+\.[0-9]+ ]] &&
      { [ -z "$expected_version" ] || [ "$out" = "sidecache $expected_version" ]; }; then
     ok "--version prints '$out'"
   else
     fail "--version printed '$out', expected 'sidecache ${expected_version:-<version>}'"
   fi
-  smoke_start "$bin"
+  smoke_start "${run[@]}" "$bin"
+  # Lambda mode against moto; its ok/FAIL lines are counted here.
+  local line status failed_before=$failed
+  "$MOTO_PYTHON" "$ROOT/layer/check_lambda.py" "$bin" "${run[@]}" >"$WORK/lambda.out" 2>&1
+  status=$?
+  while IFS= read -r line; do
+    echo "$line"
+    case "$line" in
+      "  ok    "*) passed=$((passed + 1)) ;;
+      "  FAIL  "*) failed=$((failed + 1)) ;;
+    esac
+  done <"$WORK/lambda.out"
+  # A crash of the checker itself (no FAIL line printed) must not pass unnoticed.
+  if [ "$status" != 0 ] && [ "$failed" = "$failed_before" ]; then
+    fail "layer/check_lambda.py exited with status $status"
+  fi
 }
 
 found=0
@@ -200,12 +236,18 @@ else
   echo "layer: $DIST/sidecache-layer-x86_64.zip is missing (run: make layer)"
   fail "x86_64 zip present"
 fi
-if [ -f "$DIST/sidecache-layer-arm64.zip" ]; then
-  found=$((found + 1))
-  check_zip arm64 "AArch64"
-else
-  echo "layer: no arm64 zip (built only where 'rustup target add aarch64-unknown-linux-gnu' was run)"
-fi
+case " $LAYER_ARCHS " in
+  *" arm64 "*)
+    if [ -f "$DIST/sidecache-layer-arm64.zip" ]; then
+      found=$((found + 1))
+      check_zip arm64 "AArch64"
+    else
+      echo "layer: $DIST/sidecache-layer-arm64.zip is missing (run: make layer)"
+      fail "arm64 zip present"
+    fi
+    ;;
+  *) echo "layer: arm64 not checked (LAYER_ARCHS=$LAYER_ARCHS)" ;;
+esac
 
 echo "layer: checked $found zip(s); limits: zip $ZIP_MAX_BYTES bytes, binary $BIN_MAX_BYTES bytes, glibc <= $GLIBC_MAX"
 if [ "$skipped" -gt 0 ]; then

@@ -67,3 +67,6 @@ peer_args=()
 driver=$!
 wait "$driver"
 driver=
+
+# The arm64 layer binary: its size, and its start-up under qemu (information only).
+python3 scripts/bench/arm64.py

@@ -4,9 +4,13 @@
 //! fetches, counts and renders the value once, so that every later hit just sends bytes.
 
 use crate::auth::TokenSource;
-use crate::cache::{CacheKey, Entry, Freshness, Lifetimes, Outcome, ValueCache};
-use crate::config::Config;
+use crate::cache::{
+    CacheKey, Entry, Freshness, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
+    GIVE_UP_AFTER,
+};
+use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
+use crate::metrics::Metrics;
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
     Selector, Service, Target, UpstreamError,
@@ -25,6 +29,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 mod batch;
+mod batch_ahead;
+mod secrets_batch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -34,12 +40,13 @@ const MIN_S3_KEEP: Duration = Duration::from_secs(1);
 
 pub struct App {
     pub token: TokenSource,
-    cache: ValueCache,
+    cache: Arc<ValueCache>,
     /// S3 objects: a cache of their own, weighed by file size against `SIDECACHE_S3_MAX_BYTES`.
-    objects: ValueCache,
+    objects: Arc<ValueCache>,
     files: ObjectFiles,
     upstream: Arc<dyn Upstream>,
     stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     ssm_ttl: Duration,
     secrets_ttl: Duration,
     s3_ttl: Duration,
@@ -110,20 +117,34 @@ impl App {
         };
         App {
             token,
-            cache: ValueCache::new(
+            cache: Arc::new(ValueCache::new(
                 Some(max_entries),
                 config.cache_max_bytes,
                 lifetimes,
+                renewal(config),
                 stats.clone(),
-            ),
+            )),
             // S3 objects are bounded by their bytes on disk alone.
-            objects: ValueCache::new(None, config.s3_max_bytes, lifetimes, stats.clone()),
+            objects: Arc::new(ValueCache::new(
+                None,
+                config.s3_max_bytes,
+                lifetimes,
+                renewal(config),
+                stats.clone(),
+            )),
             // An object larger than the whole budget could never stay cached.
             files: ObjectFiles::new(
                 config.s3_dir.clone(),
                 config.s3_max_object_bytes.min(config.s3_max_bytes),
             ),
             upstream,
+            metrics: Arc::new(Metrics::new(
+                config.metrics == MetricsMode::Emf,
+                config.metrics_namespace.clone(),
+                config.function_name.clone(),
+                stats.clone(),
+                Box::new(std::io::stdout()),
+            )),
             stats,
             ssm_ttl: config.ssm_ttl,
             secrets_ttl: config.secrets_ttl,
@@ -142,12 +163,7 @@ impl App {
 
     /// `work` (an upstream call, an S3 body being written), unless upstream waits are cut first.
     async fn until_cut<F: Future>(&self, work: F) -> Result<F::Output, AppError> {
-        let mut cut = self.cut.subscribe();
-        tokio::select! {
-            biased;
-            output = work => Ok(output),
-            Ok(_) = cut.wait_for(|cut| *cut) => Err(AppError::ShuttingDown),
-        }
+        until_cut(self.cut.subscribe(), work).await
     }
 
     pub async fn parameter(
@@ -155,6 +171,7 @@ impl App {
         request: &ParameterRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = parameter_key(
             &request.name,
             request.selector.as_ref(),
@@ -165,13 +182,17 @@ impl App {
             ttl: self.ssm_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
-                let parameter = self
-                    .counted(Service::Ssm, self.upstream.get_parameter(request))
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
+                let parameter = reader
+                    .counted(Service::Ssm, reader.upstream.get_parameter(&request))
                     .await?;
                 Ok(parameter_entry(parameter))
-            })
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
     }
 
@@ -182,6 +203,7 @@ impl App {
         request: &PathRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = CacheKey {
             service: Service::Ssm,
             name: request.path.as_str().into(),
@@ -198,10 +220,14 @@ impl App {
             ttl: self.ssm_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
-                let parameters = self
-                    .counted(Service::Ssm, self.upstream.get_parameters_by_path(request))
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
+                let parameters = reader
+                    .counted(
+                        Service::Ssm,
+                        reader.upstream.get_parameters_by_path(&request),
+                    )
                     .await?;
                 let json = render(&ParametersBody {
                     parameters: &parameters,
@@ -211,7 +237,10 @@ impl App {
                 // With no SecureString under the path, one answer serves both spellings.
                 entry.decryption_neutral = parameters.iter().all(Parameter::decryption_neutral);
                 Ok(entry)
-            })
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
     }
 
@@ -220,52 +249,32 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        // AWSCURRENT is the default stage: asking for it by name is the same value.
-        let stage = request
-            .version_stage
-            .as_deref()
-            .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
-        let key = CacheKey {
-            service: Service::SecretsManager,
-            name: request.secret_id.as_str().into(),
-            selector: match (&request.version_id, stage) {
-                (None, None) => "".into(),
-                (id, stage) => format!(
-                    "id={};stage={}",
-                    id.as_deref().unwrap_or(""),
-                    stage.unwrap_or("")
-                )
-                .into(),
-            },
-            decrypt: true,
-            target: request.target.clone(),
-        };
+        self.metrics.on_request();
+        let key = secret_key(request);
         let freshness = Freshness {
             ttl: self.secrets_ttl,
             max_age: options.max_age,
         };
-        self.cache
-            .get_or_fetch(key, freshness, |_| async {
-                let secret = self
-                    .counted(Service::SecretsManager, self.upstream.get_secret(request))
+        let fetch = || {
+            let (reader, request) = (self.reader(), request.clone());
+            async move {
+                let secret = reader
+                    .counted(
+                        Service::SecretsManager,
+                        reader.upstream.get_secret(&request),
+                    )
                     .await?;
-                let json = render(&SecretBody {
-                    secret: &secret,
-                    result_metadata: ResultMetadata {},
-                });
-                let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
-                    (Some(text), _) => (Bytes::from(text.clone()), TEXT),
-                    (None, Some(b64)) => {
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(b64)
-                            .unwrap_or_default();
-                        (Bytes::from(bytes), BINARY)
-                    }
-                    (None, None) => (Bytes::new(), TEXT),
-                };
-                Ok(Entry::new(json, raw, content_type))
-            })
+                Ok(secret_entry(&secret))
+            }
+        };
+        self.cache
+            .get_or_fetch(key, freshness, Refreshable(fetch))
             .await
+    }
+
+    /// The EMF metrics writer (its clock is started, and its last line flushed, by lifecycle).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Creates the S3 directory and clears what an earlier process left there.
@@ -278,6 +287,7 @@ impl App {
         request: &ObjectRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
+        self.metrics.on_request();
         let key = CacheKey {
             service: Service::S3,
             name: format!("{}/{}", request.bucket, request.key).into(),
@@ -298,7 +308,7 @@ impl App {
             },
         };
         self.objects
-            .get_or_fetch(key, freshness, |previous| async move {
+            .get_or_fetch(key, freshness, |previous: Option<Arc<Entry>>| async move {
                 // Revalidate only while the file the ETag describes is still there.
                 let previous = previous.filter(|p| p.file.as_ref().is_some_and(|f| f.exists()));
                 let etag = previous.as_ref().and_then(|p| p.etag.as_deref());
@@ -370,13 +380,16 @@ impl App {
         service: Service,
         call: impl Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, AppError> {
-        let counters = self.stats.upstream(service);
-        counters.calls.incr();
-        self.until_cut(call).await?.map_err(|error| {
-            counters.errors.incr();
-            tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
-            classify(&error)
-        })
+        counted(&self.stats, self.cut.subscribe(), service, call).await
+    }
+
+    /// What a fetch needs to outlive the request that started it (a refresh-ahead).
+    fn reader(&self) -> Reader {
+        Reader {
+            upstream: self.upstream.clone(),
+            stats: self.stats.clone(),
+            cut: self.cut.subscribe(),
+        }
     }
 
     pub fn stats_report(&self) -> StatsReport {
@@ -394,6 +407,7 @@ impl App {
                 misses: s.misses.get(),
                 hit_ratio: s.hit_ratio(),
                 stale: s.stale.get(),
+                refresh_ahead: s.refreshes_ahead.get(),
                 evictions: self.cache.evictions(),
             },
             upstream: s.upstream_report(),
@@ -405,6 +419,66 @@ impl App {
                 evictions: self.objects.evictions(),
             },
         }
+    }
+}
+
+/// The upstream, the counters and the shutdown cut, owned: fetches that may run in the
+/// background use these.
+struct Reader {
+    upstream: Arc<dyn Upstream>,
+    stats: Arc<Stats>,
+    cut: watch::Receiver<bool>,
+}
+
+impl Reader {
+    async fn counted<T>(
+        &self,
+        service: Service,
+        call: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, AppError> {
+        counted(&self.stats, self.cut.clone(), service, call).await
+    }
+}
+
+/// `work` (an upstream call, an S3 body being written), unless upstream waits are cut first.
+async fn until_cut<F: Future>(
+    mut cut: watch::Receiver<bool>,
+    work: F,
+) -> Result<F::Output, AppError> {
+    tokio::select! {
+        biased;
+        output = work => Ok(output),
+        Ok(_) = cut.wait_for(|cut| *cut) => Err(AppError::ShuttingDown),
+    }
+}
+
+/// Makes an upstream call unless upstream waits are cut (shutdown), counts it (throttles too)
+/// and classifies its failure.
+async fn counted<T>(
+    stats: &Stats,
+    cut: watch::Receiver<bool>,
+    service: Service,
+    call: impl Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, AppError> {
+    let counters = stats.upstream(service);
+    counters.calls.incr();
+    until_cut(cut, call).await?.map_err(|error| {
+        counters.errors.incr();
+        tracing::debug!(service = service.label(), error = %error.message, "upstream call failed");
+        let error = classify(&error);
+        if error.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+            counters.throttles.incr();
+        }
+        error
+    })
+}
+
+/// Refresh-ahead and TTL jitter as configured; each cache draws its own random sequence.
+fn renewal(config: &Config) -> Renewal {
+    Renewal {
+        refresh_ahead: config.refresh_ahead,
+        jitter: TtlJitter::new(config.ttl_jitter_percent, TtlJitter::random_seed()),
+        give_up_after: GIVE_UP_AFTER,
     }
 }
 
@@ -426,6 +500,49 @@ fn parameter_key(
         decrypt,
         target: target.clone(),
     }
+}
+
+/// One secret's cache key; `get` and `get-many` share it, so either fills the cache for both.
+fn secret_key(request: &SecretRequest) -> CacheKey {
+    // AWSCURRENT is the default stage: asking for it by name is the same value.
+    let stage = request
+        .version_stage
+        .as_deref()
+        .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
+    CacheKey {
+        service: Service::SecretsManager,
+        name: request.secret_id.as_str().into(),
+        selector: match (&request.version_id, stage) {
+            (None, None) => "".into(),
+            (id, stage) => format!(
+                "id={};stage={}",
+                id.as_deref().unwrap_or(""),
+                stage.unwrap_or("")
+            )
+            .into(),
+        },
+        decrypt: true,
+        target: request.target.clone(),
+    }
+}
+
+/// One secret's cached answer: the `get` body, and the bare value for `format=raw`.
+fn secret_entry(secret: &Secret) -> Entry {
+    let json = render(&SecretBody {
+        secret,
+        result_metadata: ResultMetadata {},
+    });
+    let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
+        (Some(text), _) => (Bytes::from(text.clone()), TEXT),
+        (None, Some(b64)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
+            (Bytes::from(bytes), BINARY)
+        }
+        (None, None) => (Bytes::new(), TEXT),
+    };
+    Entry::new(json, raw, content_type)
 }
 
 /// One parameter's cached answer: the `get` body, and the bare value for `format=raw`.

@@ -21,6 +21,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
+mod background;
+mod renewal;
+
+pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
+
 /// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
@@ -50,6 +55,10 @@ pub struct Entry {
     /// SecureString in it): stored under the key without decryption, it answers both.
     pub decryption_neutral: bool,
     pub fetched_at: Instant,
+    /// This entry's TTL: the kind's TTL shortened by jitter when stored.
+    ttl: Duration,
+    /// Past this age a hit also starts a background refresh (`Duration::MAX`: never).
+    refresh_after: Duration,
     /// How long moka keeps the entry: TTL plus the stale-if-error window.
     keep_for: Duration,
 }
@@ -65,6 +74,8 @@ impl Entry {
             not_found: None,
             decryption_neutral: false,
             fetched_at: Instant::now(),
+            ttl: Duration::ZERO,
+            refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
         }
     }
@@ -93,6 +104,8 @@ impl Entry {
             not_found: None,
             decryption_neutral: self.decryption_neutral,
             fetched_at: Instant::now(),
+            ttl: Duration::ZERO,
+            refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
         }
     }
@@ -143,7 +156,12 @@ pub struct Freshness {
 
 impl Freshness {
     fn limit(&self) -> Duration {
-        self.max_age.map_or(self.ttl, |m| m.min(self.ttl))
+        self.limit_for(self.ttl)
+    }
+
+    /// The age limit for an entry whose own (jittered) TTL is `ttl`.
+    fn limit_for(&self, ttl: Duration) -> Duration {
+        self.max_age.map_or(ttl, |m| m.min(ttl))
     }
 }
 
@@ -167,6 +185,7 @@ pub struct ValueCache {
     inflight: Mutex<HashMap<CacheKey, Flight>>,
     stale_if_error: Duration,
     negative_ttl: Duration,
+    renewal: Renewal,
     /// Hits, misses and stale answers, shared with the other cache for `/stats`.
     stats: Arc<Stats>,
     bytes: Arc<Counter>,
@@ -197,6 +216,7 @@ impl ValueCache {
         max_entries: Option<u64>,
         max_bytes: u64,
         lifetimes: Lifetimes,
+        renewal: Renewal,
         stats: Arc<Stats>,
     ) -> Self {
         let bytes = Arc::new(Counter::default());
@@ -230,6 +250,7 @@ impl ValueCache {
             inflight: Mutex::new(HashMap::new()),
             stale_if_error: lifetimes.stale_if_error,
             negative_ttl: lifetimes.negative_ttl,
+            renewal,
             stats,
             bytes,
             evictions,
@@ -237,27 +258,33 @@ impl ValueCache {
     }
 
     /// The cached value when fresh enough, else one upstream call shared by every concurrent
-    /// caller of the same key. `fetch` runs at most once per flight.
-    pub async fn get_or_fetch<F, Fut>(
-        &self,
+    /// caller of the same key. `fetch` runs at most once per flight. A hit on an entry past its
+    /// refresh-ahead point also starts one background refresh when `fetch` can run detached.
+    pub async fn get_or_fetch<F: Fetch>(
+        self: &Arc<Self>,
         mut key: CacheKey,
         freshness: Freshness,
         fetch: F,
-    ) -> Result<(Arc<Entry>, Outcome), AppError>
-    where
-        F: FnOnce(Option<Arc<Entry>>) -> Fut,
-        Fut: Future<Output = Result<Entry, AppError>>,
-    {
+    ) -> Result<(Arc<Entry>, Outcome), AppError> {
         let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
             // Pass-through: no coalescing either, one call per request.
             self.stats.misses.incr();
-            return fetch(None).await.map(|e| (Arc::new(e), Outcome::Miss));
+            return fetch
+                .fetch(None)
+                .await
+                .map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
         let cached = find(entries, &mut key);
-        if let Some(answer) = cached.as_ref().and_then(|e| self.answer(e, freshness)) {
-            self.stats.hits.incr();
-            return answer.map(|e| (e, Outcome::Hit));
+        if let Some(entry) = &cached {
+            let age = entry.age();
+            if let Some(answer) = self.answer(entry, age, freshness) {
+                self.stats.hits.incr();
+                if F::REFRESHABLE && age > entry.refresh_after {
+                    self.refresh_ahead(&key, entry, freshness.ttl, &fetch);
+                }
+                return answer.map(|e| (e, Outcome::Hit));
+            }
         }
         self.stats.misses.incr();
         let outcome = if cached.is_some() {
@@ -272,7 +299,7 @@ impl ValueCache {
                 requested_at,
                 freshness.ttl,
                 cached.clone(),
-                fetch,
+                |previous| fetch.fetch(previous),
             )
             .await
         {
@@ -281,7 +308,7 @@ impl ValueCache {
                 Some(old)
                     if error.may_serve_stale()
                         && old.not_found.is_none()
-                        && self.within_stale_window(&old, freshness) =>
+                        && self.within_stale_window(&old) =>
                 {
                     self.stats.stale.incr();
                     tracing::warn!(service = ?key.service, name = %key.name, error = %error, "serving stale value");
@@ -292,8 +319,40 @@ impl ValueCache {
         }
     }
 
-    fn within_stale_window(&self, entry: &Entry, freshness: Freshness) -> bool {
-        !self.stale_if_error.is_zero() && entry.age() <= freshness.ttl + self.stale_if_error
+    fn within_stale_window(&self, entry: &Entry) -> bool {
+        !self.stale_if_error.is_zero() && entry.age() <= entry.ttl + self.stale_if_error
+    }
+
+    /// Stores a fetched entry with its (jittered) TTL and refresh-ahead point, where [`find`]
+    /// looks for it first: a decryption-neutral value fetched with decryption goes under the key
+    /// without it (one copy answers both spellings), and an older entry under the decrypting key
+    /// (the parameter was a SecureString then) is dropped so it does not shadow the new one.
+    fn store(
+        &self,
+        entries: &Entries,
+        key: &CacheKey,
+        mut entry: Entry,
+        ttl: Duration,
+    ) -> Arc<Entry> {
+        (entry.ttl, entry.refresh_after) = self.renewal.stamp(ttl);
+        entry.keep_for = entry.ttl + self.stale_if_error;
+        let entry = Arc::new(entry);
+        self.bytes.add(entry.size());
+        let mut key = key.clone();
+        if key.decrypt && entry.decryption_neutral {
+            entries.invalidate(&key);
+            key.decrypt = false;
+        }
+        entries.insert(key, entry.clone());
+        entry
+    }
+
+    /// A flight has ended: forget it unless a newer one took its place.
+    fn land(&self, key: &CacheKey, flight: &Flight) {
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            inflight.remove(key);
+        }
     }
 
     async fn fly<F, Fut>(
@@ -328,7 +387,7 @@ impl ValueCache {
                     return Ok(entry);
                 }
                 let previous = previous.filter(|p| p.not_found.is_none());
-                let mut entry = match fetch(previous).await {
+                let entry = match fetch(previous).await {
                     Ok(entry) => entry,
                     Err(error)
                         if error.status() == StatusCode::NOT_FOUND
@@ -341,10 +400,7 @@ impl ValueCache {
                     }
                     Err(error) => return Err(error),
                 };
-                entry.keep_for = ttl + self.stale_if_error;
-                let entry = Arc::new(entry);
-                self.bytes.add(entry.size());
-                store(entries, key.clone(), entry.clone());
+                let entry = self.store(entries, key, entry, ttl);
                 // moka evicts lazily; enforce the bounds (and delete evicted files) now, on the
                 // miss path, rather than whenever maintenance next happens to run.
                 entries.run_pending_tasks();
@@ -352,10 +408,7 @@ impl ValueCache {
             })
             .await
             .clone();
-        let mut inflight = self.inflight.lock().expect("inflight lock");
-        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            inflight.remove(key);
-        }
+        self.land(key, &flight);
         result
     }
 
@@ -397,10 +450,22 @@ impl ValueCache {
         key: &mut CacheKey,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
+        self.lookup_ageing(key, freshness).map(|(answer, _)| answer)
+    }
+
+    /// `lookup`, also telling whether the entry is past its refresh-ahead point (a batch read
+    /// then refreshes its ageing entries together, with `refresh_many_ahead`).
+    pub fn lookup_ageing(
+        &self,
+        key: &mut CacheKey,
+        freshness: Freshness,
+    ) -> Option<(Result<Arc<Entry>, AppError>, bool)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
-        let answer = self.answer(&find(entries, key)?, freshness)?;
+        let entry = find(entries, key)?;
+        let age = entry.age();
+        let answer = self.answer(&entry, age, freshness)?;
         self.stats.hits.incr();
-        Some(answer)
+        Some((answer, age > entry.refresh_after))
     }
 
     /// What a cached entry may still answer: its value within the freshness limit, or its
@@ -408,11 +473,12 @@ impl ValueCache {
     fn answer(
         &self,
         entry: &Arc<Entry>,
+        age: Duration,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
         match &entry.not_found {
-            None if entry.age() <= freshness.limit() => Some(Ok(entry.clone())),
-            Some(error) if entry.age() <= self.negative_ttl.min(freshness.limit()) => {
+            None if age <= freshness.limit_for(entry.ttl) => Some(Ok(entry.clone())),
+            Some(error) if age <= self.negative_ttl.min(freshness.limit()) => {
                 Some(Err(error.clone()))
             }
             _ => None,
@@ -420,14 +486,11 @@ impl ValueCache {
     }
 
     /// Stores a value fetched outside `get_or_fetch` (a batch read), as if fetched now.
-    pub fn insert(&self, key: CacheKey, mut entry: Entry, ttl: Duration) -> Arc<Entry> {
-        entry.keep_for = ttl + self.stale_if_error;
-        let entry = Arc::new(entry);
-        if let Some(entries) = self.entries.as_ref().filter(|_| !ttl.is_zero()) {
-            self.bytes.add(entry.size());
-            store(entries, key, entry.clone());
+    pub fn insert(&self, key: CacheKey, entry: Entry, ttl: Duration) -> Arc<Entry> {
+        match self.entries.as_ref().filter(|_| !ttl.is_zero()) {
+            Some(entries) => self.store(entries, &key, entry, ttl),
+            None => Arc::new(entry),
         }
-        entry
     }
 
     /// Counts requests answered by an upstream call made outside `get_or_fetch`.
@@ -488,18 +551,6 @@ fn find(entries: &Entries, key: &mut CacheKey) -> Option<Arc<Entry>> {
     let plain = entries.get(key).filter(|e| e.decryption_neutral);
     key.decrypt = true;
     plain
-}
-
-/// Inserts `entry` where [`find`] looks for it first: a decryption-neutral value fetched with
-/// decryption goes under the key without it (one copy answers both spellings), and an older
-/// entry under the decrypting key (the parameter was a SecureString then) is dropped so it
-/// does not shadow the new one.
-fn store(entries: &Entries, mut key: CacheKey, entry: Arc<Entry>) {
-    if key.decrypt && entry.decryption_neutral {
-        entries.invalidate(&key);
-        key.decrypt = false;
-    }
-    entries.insert(key, entry);
 }
 
 /// moka bounds one total weight; the weigher and capacity that make it keep two bounds.

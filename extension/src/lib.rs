@@ -10,6 +10,7 @@ pub mod error;
 pub mod extensions_api;
 pub mod lifecycle;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod object_files;
 pub mod prefetch;

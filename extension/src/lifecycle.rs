@@ -73,9 +73,10 @@ pub async fn run(
     let cut_at = drain_until
         .checked_sub(ANSWER_MARGIN)
         .unwrap_or(drain_until);
+    let cutter = app.clone();
     tokio::spawn(async move {
         tokio::time::sleep_until(cut_at).await;
-        app.cut_upstream_calls();
+        cutter.cut_upstream_calls();
     });
     match tokio::time::timeout_at(drain_until, serving).await {
         Ok(Ok(Ok(()))) => tracing::info!("stopped"),
@@ -83,6 +84,8 @@ pub async fn run(
         Ok(Err(error)) => tracing::error!(%error, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish before the deadline"),
     }
+    // The counts since the last EMF line, before exiting.
+    app.metrics().flush();
     code
 }
 
@@ -110,6 +113,7 @@ async fn start(config: Config) -> Result<Running, StartError> {
     }
     // In the background: registration and the function's INIT do not wait for it.
     prefetch::spawn(app.clone(), config.prefetch.clone());
+    app.metrics().start_clock();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = server::Limits::from_config(&config);
     let serving = tokio::spawn(server::serve(listeners, app.clone(), limits, async {

@@ -183,3 +183,45 @@ pub enum UpstreamErrorKind {
     /// The request could not be built (a bad input that slipped past validation).
     Invalid,
 }
+
+/// `GET /secretsmanager/get-many`: several secrets by id, all at one version stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsManyRequest {
+    pub secret_ids: Vec<String>,
+    pub version_stage: Option<String>,
+    pub target: Target,
+}
+
+/// Which secrets one BatchGetSecretValue asks for: a list of ids (at most 20 a call), or every
+/// secret matching one filter (all pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsSelection {
+    Ids(Vec<String>),
+    /// `key` is one of the API's filter keys (name, tag-key, tag-value, description, all).
+    Filter {
+        key: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsBatchRequest {
+    pub selection: SecretsSelection,
+    pub target: Target,
+}
+
+/// What BatchGetSecretValue answered: the secrets found (AWSCURRENT) and per-id errors.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecretsFound {
+    pub secrets: Vec<Secret>,
+    pub errors: Vec<SecretError>,
+}
+
+/// One id BatchGetSecretValue could not answer, as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretError {
+    pub secret_id: String,
+    pub error_code: String,
+    pub message: String,
+}

@@ -64,6 +64,11 @@ async fn fetch(app: &App, item: &PrefetchItem) -> bool {
             };
             app.secret(&request, OPTIONS).await.map(|_| ())
         }
+        // One BatchGetSecretValue (all pages) for every matching secret, cached by name.
+        PrefetchItem::SecretsFilter { key, value } => app
+            .prefetch_secrets(key, value)
+            .await
+            .map(|count| tracing::info!(filter = %key, count, "prefetched secrets by filter")),
         PrefetchItem::S3 { bucket, key } => {
             let request = ObjectRequest {
                 bucket: bucket.clone(),

@@ -6,8 +6,8 @@
 
 use crate::error::AppError;
 use crate::model::{
-    ObjectRequest, ParameterRequest, ParametersRequest, PathRequest, SecretRequest, Selector,
-    Service, Target,
+    ObjectRequest, ParameterRequest, ParametersRequest, PathRequest, SecretRequest,
+    SecretsManyRequest, Selector, Service, Target,
 };
 use std::borrow::Cow;
 use std::time::Duration;
@@ -223,12 +223,21 @@ const MANY_KEYS: &[&str] = &[
     "region",
     "roleArn",
 ];
+const SECRETS_MANY_KEYS: &[&str] = &[
+    "secretIds",
+    "versionStage",
+    "format",
+    "maxAge",
+    "refreshNow",
+    "region",
+    "roleArn",
+];
 /// Names in one `get-many` request (GetParameters is called 10 at a time).
 const MAX_MANY: usize = 100;
 const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
 const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
 const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS && PATH_KEYS.len() <= MAX_KEYS);
-const _: () = assert!(MANY_KEYS.len() <= MAX_KEYS);
+const _: () = assert!(MANY_KEYS.len() <= MAX_KEYS && SECRETS_MANY_KEYS.len() <= MAX_KEYS);
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
@@ -345,6 +354,37 @@ pub fn many_request(query: Option<&str>) -> Result<(ParametersRequest, ReadOptio
     let request = ParametersRequest {
         names,
         with_decryption: pairs.bool("withDecryption")?,
+        target: pairs.target()?,
+    };
+    Ok((request, options))
+}
+
+/// `GET /secretsmanager/get-many`: `secretIds=a,b,c` (names or ARNs), at most 100.
+pub fn secrets_many_request(
+    query: Option<&str>,
+) -> Result<(SecretsManyRequest, ReadOptions), AppError> {
+    let pairs = Pairs::parse(query, SECRETS_MANY_KEYS)?;
+    let list = pairs.required("secretIds", MAX_MANY * (MAX_NAME + 1))?;
+    let mut secret_ids: Vec<String> = Vec::new();
+    for id in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let id = bounded("secretIds", id, MAX_NAME)?;
+        if !secret_ids.contains(&id) {
+            secret_ids.push(id);
+        }
+    }
+    if secret_ids.is_empty() {
+        return Err(AppError::MissingParameter("secretIds"));
+    }
+    if secret_ids.len() > MAX_MANY {
+        return Err(AppError::invalid(
+            "secretIds",
+            format!("at most {MAX_MANY} ids"),
+        ));
+    }
+    let options = pairs.list_options("get-many")?;
+    let request = SecretsManyRequest {
+        secret_ids,
+        version_stage: pairs.nonempty("versionStage", MAX_STAGE)?,
         target: pairs.target()?,
     };
     Ok((request, options))

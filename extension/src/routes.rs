@@ -34,6 +34,7 @@ enum Endpoint {
     ParametersMany,
     ParametersByPath,
     Secret,
+    SecretsMany,
     Object,
     Stats,
     Invalidate,
@@ -54,6 +55,7 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
             (ParametersByPath, Method::GET)
         }
         "/secretsmanager/get" | "/secretsmanager/get/" => (Secret, Method::GET),
+        "/secretsmanager/get-many" | "/secretsmanager/get-many/" => (SecretsMany, Method::GET),
         "/s3/get" | "/s3/get/" => (Object, Method::GET),
         "/stats" => (Stats, Method::GET),
         "/cache/invalidate" => (Invalidate, Method::POST),
@@ -87,6 +89,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
         Endpoint::ParametersMany => get_parameters_many(app, query).await,
         Endpoint::ParametersByPath => get_parameters_by_path(app, query).await,
         Endpoint::Secret => get_secret(app, query).await,
+        Endpoint::SecretsMany => get_secrets_many(app, query).await,
         Endpoint::Object => get_object(app, query).await,
         Endpoint::Stats => Ok(body::from_axum(Json(app.stats_report()).into_response())),
         Endpoint::Invalidate => invalidate(app, query),
@@ -131,12 +134,22 @@ async fn get_parameter(app: &App, query: Option<&str>) -> Result<Reply, AppError
 async fn get_parameters_many(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::many_request(query)?;
     let (body, outcome) = app.parameters_many(&request, options).await?;
+    Ok(list_response(body, outcome))
+}
+
+async fn get_secrets_many(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::secrets_many_request(query)?;
+    let (body, outcome) = app.secrets_many(&request, options).await?;
+    Ok(list_response(body, outcome))
+}
+
+/// A batch answer: values of several ages, so no single `Age`; `hit` only when none was fetched.
+fn list_response(body: bytes::Bytes, outcome: Outcome) -> Reply {
     let mut response = Reply::new(ReplyBody::full(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, JSON);
-    // Values of several ages: no single `Age`; `hit` only when none was fetched.
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
-    Ok(response)
+    response
 }
 
 async fn get_parameters_by_path(app: &App, query: Option<&str>) -> Result<Reply, AppError> {

@@ -30,6 +30,8 @@ impl Counter {
 pub struct UpstreamCounters {
     pub calls: Counter,
     pub errors: Counter,
+    /// Errors classified as throttling once the SDK's retries were spent (a subset of errors).
+    pub throttles: Counter,
 }
 
 /// Shared by the value cache, the client cache and the providers.
@@ -38,6 +40,8 @@ pub struct Stats {
     pub hits: Counter,
     pub misses: Counter,
     pub stale: Counter,
+    /// Background refreshes started by hits on ageing entries (`SIDECACHE_REFRESH_AHEAD`).
+    pub refreshes_ahead: Counter,
     pub ssm: UpstreamCounters,
     pub secrets_manager: UpstreamCounters,
     pub s3: UpstreamCounters,
@@ -77,6 +81,7 @@ pub struct CacheReport {
     pub misses: u64,
     pub hit_ratio: f64,
     pub stale: u64,
+    pub refresh_ahead: u64,
     pub evictions: u64,
 }
 
@@ -91,6 +96,7 @@ pub struct UpstreamReport {
 pub struct CallsReport {
     pub calls: u64,
     pub errors: u64,
+    pub throttles: u64,
 }
 
 impl From<&UpstreamCounters> for CallsReport {
@@ -98,6 +104,7 @@ impl From<&UpstreamCounters> for CallsReport {
         CallsReport {
             calls: c.calls.get(),
             errors: c.errors.get(),
+            throttles: c.throttles.get(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
-    PathRequest, Secret, SecretRequest, UpstreamError,
+    PathRequest, Secret, SecretRequest, SecretsBatchRequest, SecretsFound, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
@@ -22,6 +22,11 @@ pub trait Upstream: Send + Sync {
         request: &PathRequest,
     ) -> Result<Vec<Parameter>, UpstreamError>;
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError>;
+    /// BatchGetSecretValue (AWSCURRENT only), following every page.
+    async fn batch_get_secrets(
+        &self,
+        request: &SecretsBatchRequest,
+    ) -> Result<SecretsFound, UpstreamError>;
     /// GetObject; with `if_none_match` a conditional one that may answer `NotModified`.
     async fn get_object(
         &self,

@@ -22,9 +22,16 @@ pub const PORT_VAR: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
 pub const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
 const DEFAULT_TOKEN: &str = "test-token";
 
+/// Names the binary under test (default: `<workspace>/target/debug/sidecache`).
+pub const BIN_VAR: &str = "SIDECACHE_BIN";
+/// A command the binary is run through, split at whitespace: `qemu-aarch64-static` runs an
+/// aarch64 build on this x86_64 machine (binfmt_misc is not mounted, so it cannot be exec'd
+/// directly). Unset or empty: the binary is exec'd itself.
+pub const RUNNER_VAR: &str = "SIDECACHE_TEST_RUNNER";
+
 /// The binary under test: `$SIDECACHE_BIN`, else `<workspace>/target/debug/sidecache`.
 pub fn binary() -> PathBuf {
-    let path = match std::env::var_os("SIDECACHE_BIN") {
+    let path = match std::env::var_os(BIN_VAR) {
         Some(path) => PathBuf::from(path),
         None => workspace_root().join("target/debug/sidecache"),
     };
@@ -35,6 +42,22 @@ pub fn binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A command that runs the binary under test, through `$SIDECACHE_TEST_RUNNER` when set. Every
+/// place that starts sidecache goes through here, so one variable moves the whole suite to
+/// another build or architecture.
+pub fn command() -> Command {
+    let runner = std::env::var(RUNNER_VAR).unwrap_or_default();
+    let mut runner = runner.split_whitespace();
+    match runner.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(runner).arg(binary());
+            cmd
+        }
+        None => Command::new(binary()),
+    }
 }
 
 /// A private directory (the child's HOME, so no `~/.aws` is read; and its S3 cache dir).
@@ -134,7 +157,7 @@ impl SidecarBuilder {
             .get(PORT_VAR)
             .and_then(|p| p.parse().ok())
             .unwrap_or(self.port);
-        let mut cmd = Command::new(binary());
+        let mut cmd = command();
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home.0)

@@ -5,7 +5,9 @@
 //! process; moto is shared by the whole process, so every test seeds uniquely named values.
 //!
 //! Prerequisites: the binary (`cargo build -p sidecache`, or `$SIDECACHE_BIN`) and moto
-//! (`.venv` with `moto[server]==5.2.5`, or `$MOTO_PYTHON`).
+//! (`.venv` with `moto[server]==5.2.5`, or `$MOTO_PYTHON`). `$SIDECACHE_TEST_RUNNER` runs the
+//! binary through a prefix: `make test-arm64` runs lifecycle, parameters, secrets, s3, errors and
+//! tls against the arm64 layer binary as `SIDECACHE_TEST_RUNNER=qemu-aarch64-static`.
 
 // The crate root behaves like a `mod.rs`: an inline `e2e` module maps to `tests/e2e/*.rs`.
 mod e2e {
@@ -18,6 +20,7 @@ mod e2e {
     mod connections;
     mod decryption_sharing;
     mod errors;
+    mod fleet;
     mod get_many;
     mod harness;
     mod invalidate;
@@ -34,6 +37,7 @@ mod e2e {
     mod s3_limits;
     mod s3_support;
     mod secrets;
+    mod secrets_batch;
     mod shutdown_deadline;
     mod tls;
 }

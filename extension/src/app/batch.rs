@@ -35,17 +35,17 @@ struct ManyBody<'a> {
 }
 
 /// One requested name: as given, its parts, and its cache key.
-struct Wanted<'a> {
-    full: &'a str,
-    name: &'a str,
-    selector: Option<Selector>,
-    key: CacheKey,
+pub(super) struct Wanted<'a> {
+    pub(super) full: &'a str,
+    pub(super) name: &'a str,
+    pub(super) selector: Option<Selector>,
+    pub(super) key: CacheKey,
 }
 
 impl Wanted<'_> {
     /// Whether GetParameters' `parameter` answers this name. AWS names a parameter asked by ARN
     /// by its name, and may leave `Selector` out (moto always does): versions are compared.
-    fn answered_by(&self, parameter: &Parameter) -> bool {
+    pub(super) fn answered_by(&self, parameter: &Parameter) -> bool {
         let same = parameter.name.as_deref() == Some(self.name)
             || parameter.arn.as_deref() == Some(self.name);
         same && match &self.selector {
@@ -66,6 +66,7 @@ impl App {
         request: &ParametersRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
+        self.metrics.on_request();
         let mut wanted = request
             .names
             .iter()
@@ -90,14 +91,20 @@ impl App {
             max_age: options.max_age,
         };
         let mut found: Vec<Option<Arc<Entry>>> = vec![None; wanted.len()];
-        let mut missing = Vec::new();
+        let (mut missing, mut ageing) = (Vec::new(), Vec::new());
         for (i, w) in wanted.iter_mut().enumerate() {
-            match self.cache.lookup(&mut w.key, freshness) {
-                Some(Ok(entry)) => found[i] = Some(entry),
-                Some(Err(_not_found)) => {}
+            match self.cache.lookup_ageing(&mut w.key, freshness) {
+                Some((Ok(entry), due)) => {
+                    found[i] = Some(entry);
+                    if due {
+                        ageing.push((w.full.to_owned(), w.key.clone()));
+                    }
+                }
+                Some((Err(_not_found), _)) => {}
                 None => missing.push(i),
             }
         }
+        self.refresh_parameters_ahead(request, ageing);
         self.cache.count_misses(missing.len() as u64);
         let outcome = if missing.is_empty() {
             Outcome::Hit

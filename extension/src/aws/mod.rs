@@ -14,7 +14,8 @@ use crate::auth::SessionTokenSource;
 use crate::config::Config;
 use crate::model::{
     ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
-    PathRequest, Secret, SecretRequest, Service, Target, UpstreamError,
+    PathRequest, Secret, SecretRequest, SecretsBatchRequest, SecretsFound, Service, Target,
+    UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -44,6 +45,20 @@ impl AwsUpstream {
         let cached = self.clients.get(Service::Ssm, target).await;
         let _permit = cached.permit().await;
         let SdkClient::Ssm(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        call(client).await
+    }
+
+    /// Runs `call` with the target's Secrets Manager client, holding one of its permits.
+    async fn secrets_manager<T>(
+        &self,
+        target: &Target,
+        call: impl AsyncFnOnce(&aws_sdk_secretsmanager::Client) -> T,
+    ) -> T {
+        let cached = self.clients.get(Service::SecretsManager, target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::SecretsManager(client) = &cached.client else {
             unreachable!("the client cache key includes the service")
         };
         call(client).await
@@ -80,15 +95,20 @@ impl Upstream for AwsUpstream {
     }
 
     async fn get_secret(&self, request: &SecretRequest) -> Result<Secret, UpstreamError> {
-        let cached = self
-            .clients
-            .get(Service::SecretsManager, &request.target)
-            .await;
-        let _permit = cached.permit().await;
-        let SdkClient::SecretsManager(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        secrets::get_secret(client, request).await
+        self.secrets_manager(&request.target, async |c| {
+            secrets::get_secret(c, request).await
+        })
+        .await
+    }
+
+    async fn batch_get_secrets(
+        &self,
+        request: &SecretsBatchRequest,
+    ) -> Result<SecretsFound, UpstreamError> {
+        self.secrets_manager(&request.target, async |c| {
+            secrets::batch_get_secrets(c, request).await
+        })
+        .await
     }
 
     async fn get_object(

@@ -12,16 +12,17 @@ fn key(name: &str) -> CacheKey {
     }
 }
 
-fn cache(max_entries: u64) -> ValueCache {
-    ValueCache::new(
+fn cache(max_entries: u64) -> Arc<ValueCache> {
+    Arc::new(ValueCache::new(
         Some(max_entries),
         1 << 20,
         Lifetimes {
             stale_if_error: Duration::from_secs(60),
             negative_ttl: Duration::ZERO,
         },
+        Renewal::off(),
         Arc::new(Stats::default()),
-    )
+    ))
 }
 
 const NO_EXTRAS: Lifetimes = Lifetimes {
@@ -57,7 +58,7 @@ fn upstream_error(transient: bool) -> AppError {
 
 #[tokio::test]
 async fn concurrent_misses_make_one_call() {
-    let cache = Arc::new(cache(10));
+    let cache = cache(10);
     let calls = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
@@ -173,7 +174,13 @@ async fn entry_count_is_bounded() {
 #[tokio::test]
 async fn byte_budget_is_bounded() {
     // 100 entries allowed, but only 64 KiB: 16 KiB values fit four at a time.
-    let cache = ValueCache::new(Some(100), 64 << 10, NO_EXTRAS, Arc::new(Stats::default()));
+    let cache = Arc::new(ValueCache::new(
+        Some(100),
+        64 << 10,
+        NO_EXTRAS,
+        Renewal::off(),
+        Arc::new(Stats::default()),
+    ));
     let big = "x".repeat(16 << 10);
     for i in 0..20 {
         let big = big.clone();
@@ -201,7 +208,13 @@ fn weights_keep_both_bounds() {
 
 #[tokio::test]
 async fn byte_only_bound_is_exact() {
-    let cache = ValueCache::new(None, 3 * 2000, NO_EXTRAS, Arc::new(Stats::default()));
+    let cache = Arc::new(ValueCache::new(
+        None,
+        3 * 2000,
+        NO_EXTRAS,
+        Renewal::off(),
+        Arc::new(Stats::default()),
+    ));
     let value = "x".repeat(2000 - std::mem::size_of::<Entry>());
     for i in 0..3 {
         let value = value.clone();
@@ -228,7 +241,13 @@ async fn not_found_is_cached_for_the_negative_ttl_only() {
         stale_if_error: Duration::ZERO,
         negative_ttl: Duration::from_secs(60),
     };
-    let cache = ValueCache::new(Some(10), 1 << 20, lifetimes, Arc::new(Stats::default()));
+    let cache = Arc::new(ValueCache::new(
+        Some(10),
+        1 << 20,
+        lifetimes,
+        Renewal::off(),
+        Arc::new(Stats::default()),
+    ));
     let calls = AtomicUsize::new(0);
     let missing = || async {
         calls.fetch_add(1, Ordering::SeqCst);
@@ -287,7 +306,7 @@ fn neutral(text: &str, decryption_neutral: bool) -> Result<Entry, AppError> {
 
 /// Fetches `key`, returning the body and whether the fetch ran.
 async fn read(
-    cache: &ValueCache,
+    cache: &Arc<ValueCache>,
     key: CacheKey,
     text: &str,
     neutral_value: bool,
@@ -356,7 +375,7 @@ async fn a_secure_string_keeps_the_spellings_apart() {
 
 #[tokio::test]
 async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
-    let cache = Arc::new(cache(10));
+    let cache = cache(10);
     let calls = Arc::new(AtomicUsize::new(0));
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let prefetch = {
@@ -385,3 +404,5 @@ async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
     prefetch.await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+mod refresh_ahead;

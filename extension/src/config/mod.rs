@@ -42,6 +42,10 @@ pub const ENV_LOG_FORMAT: &str = "SIDECACHE_LOG_FORMAT";
 pub const ENV_HEADER_TIMEOUT: &str = "SIDECACHE_HEADER_TIMEOUT";
 pub const ENV_IDLE_TIMEOUT: &str = "SIDECACHE_IDLE_TIMEOUT";
 pub const ENV_MAX_CLIENT_CONNECTIONS: &str = "SIDECACHE_MAX_CLIENT_CONNECTIONS";
+pub const ENV_REFRESH_AHEAD: &str = "SIDECACHE_REFRESH_AHEAD";
+pub const ENV_TTL_JITTER: &str = "SIDECACHE_TTL_JITTER";
+pub const ENV_METRICS: &str = "SIDECACHE_METRICS";
+pub const ENV_METRICS_NAMESPACE: &str = "SIDECACHE_METRICS_NAMESPACE";
 /// Read, not owned: set by Lambda or by the user for the SDK.
 pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
@@ -50,6 +54,7 @@ pub const ENV_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub const ENV_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
 /// Every variable with one of our prefixes that the program reads; anything else with those
 /// prefixes is a typo and gets a warning naming the closest of these.
@@ -77,6 +82,10 @@ pub const KNOWN_VARS: &[&str] = &[
     ENV_HEADER_TIMEOUT,
     ENV_IDLE_TIMEOUT,
     ENV_MAX_CLIENT_CONNECTIONS,
+    ENV_REFRESH_AHEAD,
+    ENV_TTL_JITTER,
+    ENV_METRICS,
+    ENV_METRICS_NAMESPACE,
 ];
 const OWN_PREFIXES: &[&str] = &["SIDECACHE_", "PARAMETERS_SECRETS_EXTENSION_"];
 
@@ -95,6 +104,20 @@ pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
 /// Below Lambda's 1,024 file descriptors, leaving room for upstream connections and files.
 pub const DEFAULT_MAX_CLIENT_CONNECTIONS: u64 = 900;
+pub const DEFAULT_REFRESH_AHEAD: f64 = 0.8;
+pub const DEFAULT_TTL_JITTER_PERCENT: u64 = 10;
+pub const MAX_TTL_JITTER_PERCENT: u64 = 50;
+pub const DEFAULT_METRICS_NAMESPACE: &str = "sidecache";
+/// CloudWatch namespaces: at most 255 characters.
+const MAX_NAMESPACE: usize = 255;
+
+/// Where counts go besides `/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// CloudWatch Embedded Metric Format lines on stdout.
+    Emf,
+    Off,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -167,6 +190,14 @@ pub struct Config {
     pub max_client_connections: usize,
     /// `AWS_CA_BUNDLE`, else `SSL_CERT_FILE`: trusted instead of the system roots.
     pub ca_bundle: Option<PathBuf>,
+    /// Fraction of the TTL after which a hit also refreshes in the background; 0 = off.
+    pub refresh_ahead: f64,
+    /// Each stored entry's TTL is shortened by a random share up to this percent.
+    pub ttl_jitter_percent: u64,
+    pub metrics: MetricsMode,
+    pub metrics_namespace: String,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: the metrics' dimension.
+    pub function_name: Option<String>,
 }
 
 /// Every invalid variable, so one failed start-up reports them all.
@@ -251,8 +282,46 @@ impl Config {
             1_000_000,
         ) as usize;
         let ca_bundle = read_ca_bundle(&mut r);
+        let refresh_ahead = r.parse(
+            ENV_REFRESH_AHEAD,
+            DEFAULT_REFRESH_AHEAD,
+            "a fraction of the TTL from 0 (off) to 1, e.g. 0.8",
+            |v| v.parse::<f64>().ok().filter(|f| (0.0..=1.0).contains(f)),
+        );
+        let ttl_jitter_percent = r.u64_in(
+            ENV_TTL_JITTER,
+            DEFAULT_TTL_JITTER_PERCENT,
+            0,
+            MAX_TTL_JITTER_PERCENT,
+        );
+        let in_lambda = runtime_api(env).is_some();
+        let metrics = r.parse(
+            ENV_METRICS,
+            if in_lambda {
+                MetricsMode::Emf
+            } else {
+                MetricsMode::Off
+            },
+            "emf or off",
+            |v| match v.to_ascii_lowercase().as_str() {
+                "emf" => Some(MetricsMode::Emf),
+                "off" | "none" => Some(MetricsMode::Off),
+                _ => None,
+            },
+        );
+        let metrics_namespace = r.parse(
+            ENV_METRICS_NAMESPACE,
+            DEFAULT_METRICS_NAMESPACE.to_owned(),
+            "a CloudWatch namespace: 1 to 255 characters, no ':' at the start, printable ASCII",
+            |v| {
+                let ok = v.len() <= MAX_NAMESPACE
+                    && !v.starts_with(':')
+                    && v.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+                ok.then(|| v.to_owned())
+            },
+        );
         // Inside Lambda nothing outside the execution environment should reach the cache.
-        if runtime_api(env).is_some() && listen.iter().any(|ip| !ip.is_loopback()) {
+        if in_lambda && listen.iter().any(|ip| !ip.is_loopback()) {
             r.errors.push(InvalidVar {
                 name: ENV_LISTEN,
                 value: r.raw(ENV_LISTEN).unwrap_or_default(),
@@ -291,6 +360,11 @@ impl Config {
             idle_timeout,
             max_client_connections,
             ca_bundle,
+            refresh_ahead,
+            ttl_jitter_percent,
+            metrics,
+            metrics_namespace,
+            function_name: r.raw(ENV_FUNCTION_NAME),
         })
     }
 

@@ -7,8 +7,19 @@ pub enum PrefetchItem {
     Parameter(String),
     ParameterPath(String),
     Secret(String),
-    S3 { bucket: String, key: String },
+    /// Every secret matching a BatchGetSecretValue filter: `secrets:<key>=<value>`.
+    SecretsFilter {
+        key: String,
+        value: String,
+    },
+    S3 {
+        bucket: String,
+        key: String,
+    },
 }
+
+/// BatchGetSecretValue's filter keys that select secrets by what a user names them by.
+pub const SECRETS_FILTER_KEYS: &[&str] = &["name", "tag-key", "tag-value", "description", "all"];
 
 impl PrefetchItem {
     fn parse(item: &str) -> Option<PrefetchItem> {
@@ -25,6 +36,14 @@ impl PrefetchItem {
             "ssm" => nonempty(name).map(PrefetchItem::Parameter),
             "ssm-path" => nonempty(name).map(PrefetchItem::ParameterPath),
             "secret" => nonempty(name).map(PrefetchItem::Secret),
+            "secrets" => {
+                let (key, value) = name.split_once('=')?;
+                SECRETS_FILTER_KEYS.contains(&key).then_some(())?;
+                Some(PrefetchItem::SecretsFilter {
+                    key: key.to_owned(),
+                    value: nonempty(value)?,
+                })
+            }
             _ => None,
         }
     }
@@ -42,7 +61,8 @@ pub(super) fn read(r: &mut Reader, name: &'static str) -> Vec<PrefetchItem> {
                 name,
                 value: item.to_owned(),
                 expected: "comma-separated items of the form ssm:<name>, ssm-path:<path>, \
-                           secret:<id> or s3://<bucket>/<key>"
+                           secret:<id>, secrets:<filter>=<value> (filter: name, tag-key, \
+                           tag-value, description or all) or s3://<bucket>/<key>"
                     .to_owned(),
             }),
         }
@@ -73,6 +93,23 @@ mod tests {
                 key: "dir/k.json".into()
             })
         );
+        assert_eq!(
+            PrefetchItem::parse("secrets:tag-key=team"),
+            Some(PrefetchItem::SecretsFilter {
+                key: "tag-key".into(),
+                value: "team".into()
+            })
+        );
+        assert_eq!(
+            PrefetchItem::parse("secrets:name=prod/=x"),
+            Some(PrefetchItem::SecretsFilter {
+                key: "name".into(),
+                value: "prod/=x".into()
+            })
+        );
+        assert_eq!(PrefetchItem::parse("secrets:owning-service=rds"), None);
+        assert_eq!(PrefetchItem::parse("secrets:tag-key="), None);
+        assert_eq!(PrefetchItem::parse("secrets:team"), None);
         assert_eq!(PrefetchItem::parse("ssm:"), None);
         assert_eq!(PrefetchItem::parse("s3://bucket-only"), None);
         assert_eq!(PrefetchItem::parse("dynamo:x"), None);

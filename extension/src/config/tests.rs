@@ -225,3 +225,49 @@ fn readme_configuration_table_names_real_variables() {
     let unread: Vec<_> = readme.difference(&source).collect();
     assert!(unread.is_empty(), "in README.md but never read: {unread:?}");
 }
+
+#[test]
+fn fleet_settings_default_and_validate() {
+    let standalone = Config::from_env(&env(&[("SIDECACHE_TOKEN", "t")])).unwrap();
+    assert_eq!(standalone.refresh_ahead, DEFAULT_REFRESH_AHEAD);
+    assert_eq!(standalone.ttl_jitter_percent, 10);
+    assert_eq!(standalone.metrics, MetricsMode::Off);
+    assert_eq!(standalone.metrics_namespace, "sidecache");
+    let lambda = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
+    ]))
+    .unwrap();
+    assert_eq!(lambda.metrics, MetricsMode::Emf);
+    assert_eq!(lambda.function_name.as_deref(), Some("orders"));
+    let set = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("SIDECACHE_REFRESH_AHEAD", "0"),
+        ("SIDECACHE_TTL_JITTER", "50"),
+        ("SIDECACHE_METRICS", "EMF"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (set.refresh_ahead, set.ttl_jitter_percent, set.metrics),
+        (0.0, 50, MetricsMode::Emf)
+    );
+    let bad = Config::from_env(&env(&[
+        ("SIDECACHE_TOKEN", "t"),
+        ("SIDECACHE_REFRESH_AHEAD", "-0.1"),
+        ("SIDECACHE_TTL_JITTER", "51"),
+        ("SIDECACHE_METRICS", "prometheus"),
+        ("SIDECACHE_METRICS_NAMESPACE", ":x"),
+    ]))
+    .unwrap_err();
+    let names: Vec<_> = bad.0.iter().map(|e| e.name).collect();
+    assert_eq!(
+        names,
+        [
+            ENV_REFRESH_AHEAD,
+            ENV_TTL_JITTER,
+            ENV_METRICS,
+            ENV_METRICS_NAMESPACE
+        ]
+    );
+}

@@ -7,7 +7,7 @@
 //!
 //! Usage: lambda-local [--invokes N] [--interval-ms MS] [--get PATH_AND_QUERY]...
 
-use sidecache_tests::sidecar::binary;
+use sidecache_tests::sidecar::{binary, command, BIN_VAR, RUNNER_VAR};
 use sidecache_tests::util::free_port;
 use sidecache_tests::FakeLambda;
 use std::process::{ExitCode, Stdio};
@@ -68,12 +68,13 @@ async fn main() -> ExitCode {
         std::env::var("AWS_SESSION_TOKEN").unwrap_or_else(|_| "local-session-token".to_owned());
     let fake = FakeLambda::start(port).await;
     let exec = Instant::now();
-    let mut child = match tokio::process::Command::new(binary())
+    let mut child = match tokio::process::Command::from(command())
         .env("AWS_LAMBDA_RUNTIME_API", fake.runtime_api())
         .env("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string())
         .env("AWS_SESSION_TOKEN", &token)
-        // Ours, not the extension's: it would warn about a variable it does not know.
-        .env_remove("SIDECACHE_BIN")
+        // Ours, not the extension's: it would warn about variables it does not know.
+        .env_remove(BIN_VAR)
+        .env_remove(RUNNER_VAR)
         .stdin(Stdio::null())
         .spawn()
     {

@@ -98,7 +98,12 @@ async fn concurrent_misses_make_one_upstream_call() {
 async fn expired_entries_are_refetched_at_read_time() {
     let name = format!("/{}/p", unique("cache-ttl"));
     moto::put_parameter(&name, "before", ParameterType::String).await;
-    let (proxy, sc) = started_with(|b| b.env("SSM_PARAMETER_STORE_TTL", "1")).await;
+    // Refresh-ahead would renew the entry in the background before it expires (fleet.rs).
+    let (proxy, sc) = started_with(|b| {
+        b.env("SSM_PARAMETER_STORE_TTL", "1")
+            .env("SIDECACHE_REFRESH_AHEAD", "0")
+    })
+    .await;
     assert_eq!(value_of(&sc.get(&param(&name, "")).await), "before");
     moto::put_parameter(&name, "after", ParameterType::String).await;
 

@@ -62,3 +62,34 @@ async fn an_untrusted_certificate_is_a_clear_502() {
     // The handshake failed: nothing reached the service.
     assert_eq!(proxy.total(), 0, "upstream calls: {:?}", proxy.log());
 }
+
+#[tokio::test]
+async fn s3_object_is_downloaded_over_tls_byte_for_byte() {
+    // Large enough for many TLS records (16 KiB each): the bulk decryption path, not only the
+    // handshake, runs in the binary's crypto (ring's aarch64 code under `make test-arm64`).
+    let bucket = super::s3_support::new_bucket("tls-s3").await;
+    let body: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    super::s3_support::put(&bucket, "blob.bin", body.clone(), None).await;
+    let (proxy, _tls, sc) =
+        over_tls(|b, tls| b.env("SSL_CERT_FILE", tls.ca_file().display().to_string())).await;
+
+    let resp = sc
+        .get(&super::s3_support::obj(&bucket, "blob.bin", ""))
+        .await;
+    let path = super::s3_support::path_of(&resp);
+    let written = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(
+        written == body,
+        "the file differs from the object ({} bytes, expected {})",
+        written.len(),
+        body.len()
+    );
+    assert_eq!(
+        proxy.count("GetObject"),
+        1,
+        "upstream calls: {:?}",
+        proxy.log()
+    );
+}

@@ -13,23 +13,9 @@ for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$BIN"; do
   [ -x "$tool" ] || { echo "test-examples: $tool is missing: run 'make venv build'" >&2; exit 1; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/sidecache-examples.XXXXXX")
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # URL LOG: until the URL answers, or fail showing the log
-  for _ in $(seq 150); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "test-examples: $1 did not come up; its log:" >&2
-  cat "$2" >&2
-  exit 1
-}
+LABEL=examples
+# shellcheck source=scripts/live-stack.sh
+. "$ROOT/scripts/live-stack.sh"
 
 # The values the examples must print, and the secret value they must never print.
 TOKEN=examples-token-$RANDOM$RANDOM

@@ -277,7 +277,8 @@ impl ValueCache {
         let requested_at = Instant::now();
         let cached = find(entries, &mut key);
         if let Some(entry) = &cached {
-            let age = entry.age();
+            // The age at the request, from the clock read above (one read fewer per hit).
+            let age = requested_at.saturating_duration_since(entry.fetched_at);
             if let Some(answer) = self.answer(entry, age, freshness) {
                 self.stats.hits.incr();
                 if F::REFRESHABLE && age > entry.refresh_after {

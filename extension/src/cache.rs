@@ -269,8 +269,7 @@ impl ValueCache {
         let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
             // Pass-through: no coalescing either, one call per request.
             self.stats.misses.incr();
-            return fetch
-                .fetch(None)
+            return Box::pin(fetch.fetch(None))
                 .await
                 .map(|e| (Arc::new(e), Outcome::Miss));
         };
@@ -293,17 +292,17 @@ impl ValueCache {
         } else {
             Outcome::Miss
         };
-        match self
-            .fly(
-                entries,
-                &key,
-                requested_at,
-                freshness.ttl,
-                cached.clone(),
-                |previous| fetch.fetch(previous),
-            )
-            .await
-        {
+        // Boxed: only a miss pays for the flight's state, and every request's future (the
+        // connection boxes one per request) stays small enough for the allocator's fast bins.
+        let flight = Box::pin(self.fly(
+            entries,
+            &key,
+            requested_at,
+            freshness.ttl,
+            cached.clone(),
+            |previous| fetch.fetch(previous),
+        ));
+        match flight.await {
             Ok(entry) => Ok((entry, outcome)),
             Err(error) => match cached {
                 Some(old)

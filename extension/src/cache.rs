@@ -269,15 +269,15 @@ impl ValueCache {
         let Some(entries) = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero()) else {
             // Pass-through: no coalescing either, one call per request.
             self.stats.misses.incr();
-            return fetch
-                .fetch(None)
+            return Box::pin(fetch.fetch(None))
                 .await
                 .map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
         let cached = find(entries, &mut key);
         if let Some(entry) = &cached {
-            let age = entry.age();
+            // The age at the request, from the clock read above (one read fewer per hit).
+            let age = requested_at.saturating_duration_since(entry.fetched_at);
             if let Some(answer) = self.answer(entry, age, freshness) {
                 self.stats.hits.incr();
                 if F::REFRESHABLE && age > entry.refresh_after {
@@ -292,17 +292,17 @@ impl ValueCache {
         } else {
             Outcome::Miss
         };
-        match self
-            .fly(
-                entries,
-                &key,
-                requested_at,
-                freshness.ttl,
-                cached.clone(),
-                |previous| fetch.fetch(previous),
-            )
-            .await
-        {
+        // Boxed: only a miss pays for the flight's state, and every request's future (the
+        // connection boxes one per request) stays small enough for the allocator's fast bins.
+        let flight = Box::pin(self.fly(
+            entries,
+            &key,
+            requested_at,
+            freshness.ttl,
+            cached.clone(),
+            |previous| fetch.fetch(previous),
+        ));
+        match flight.await {
             Ok(entry) => Ok((entry, outcome)),
             Err(error) => match cached {
                 Some(old)

@@ -78,10 +78,25 @@ impl<'a> Pairs<'a> {
     }
 
     fn required(&self, name: &'static str, max: usize) -> Result<String, AppError> {
+        self.required_str(name, max).map(str::to_owned)
+    }
+
+    /// `required`, checked in place without a copy.
+    fn required_str(&self, name: &'static str, max: usize) -> Result<&str, AppError> {
         match self.get(name) {
             None | Some("") => Err(AppError::MissingParameter(name)),
-            Some(v) => bounded(name, v, max),
+            Some(v) => checked(name, v, max).map(|()| v),
         }
+    }
+
+    /// `required`, moving the value out: a percent-decoded value is not copied a second time.
+    fn take_required(&mut self, name: &'static str, max: usize) -> Result<String, AppError> {
+        self.required_str(name, max)?;
+        let index = self.keys.iter().position(|k| *k == name);
+        let (_, value) = index
+            .and_then(|i| self.values[i].take())
+            .expect("checked present above");
+        Ok(value.into_owned())
     }
 
     fn optional(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
@@ -161,13 +176,19 @@ impl<'a> Pairs<'a> {
 }
 
 fn bounded(name: &'static str, value: &str, max: usize) -> Result<String, AppError> {
+    checked(name, value, max).map(|()| value.to_owned())
+}
+
+fn checked(name: &'static str, value: &str, max: usize) -> Result<(), AppError> {
     if value.len() > max {
         return Err(AppError::invalid(name, format!("longer than {max} bytes")));
     }
-    if value.chars().any(char::is_control) {
+    // Printable ASCII, the common case, has no control character; anything else is decoded.
+    let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !printable && value.chars().any(char::is_control) {
         return Err(AppError::invalid(name, "contains control characters"));
     }
-    Ok(value.to_owned())
+    Ok(())
 }
 
 /// Keys each endpoint accepts: its own plus the shared `format`, `maxAge`, `refreshNow`,
@@ -242,8 +263,8 @@ const _: () = assert!(MANY_KEYS.len() <= MAX_KEYS && SECRETS_MANY_KEYS.len() <= 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, PARAMETER_KEYS)?;
-    let full_name = pairs.required("name", MAX_NAME)?;
-    let (name, name_selector) = split_selector(&full_name)?;
+    let full_name = pairs.required_str("name", MAX_NAME)?;
+    let (name, name_selector) = split_selector(full_name)?;
     // version and label: the first in the query string wins, as in AWS.
     let version_first = match (pairs.position("version"), pairs.position("label")) {
         (Some(v), Some(l)) => v < l,
@@ -277,9 +298,9 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
 
 /// `GET /secretsmanager/get`.
 pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions), AppError> {
-    let pairs = Pairs::parse(query, SECRET_KEYS)?;
+    let mut pairs = Pairs::parse(query, SECRET_KEYS)?;
     let request = SecretRequest {
-        secret_id: pairs.required("secretId", MAX_NAME)?,
+        secret_id: pairs.take_required("secretId", MAX_NAME)?,
         version_id: pairs.nonempty("versionId", MAX_VERSION_ID)?,
         version_stage: pairs.nonempty("versionStage", MAX_STAGE)?,
         target: pairs.target()?,

@@ -168,30 +168,38 @@ async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::object_request(query)?;
     let (entry, outcome) = app.object(&request, options).await?;
     match (options.format, &entry.file) {
-        (Format::Raw, Some(file)) => {
-            // Opened now: should a refresh rename a new version over the path, this response
-            // still reads the old file to its end.
-            let handle = tokio::fs::File::open(&file.path)
-                .await
-                .map_err(|e| AppError::Storage(format!("cached object file unavailable: {e}")))?;
-            let length = handle.metadata().await.map(|m| m.len()).ok();
-            let stream = ReaderStream::with_capacity(handle, 64 << 10);
-            let mut response = Reply::new(ReplyBody::Axum(axum::body::Body::from_stream(stream)));
-            set_headers(
-                &mut response,
-                &entry,
-                outcome,
-                entry.raw_content_type.clone(),
-            );
-            if let Some(length) = length {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-            }
-            Ok(response)
-        }
+        // Boxed: the file operations' futures would otherwise make every request's future
+        // (boxed per request by the connection) twice as large.
+        (Format::Raw, Some(file)) => Box::pin(file_response(&entry, &file.path, outcome)).await,
         _ => Ok(value_response(&entry, outcome, options.format)),
     }
+}
+
+async fn file_response(
+    entry: &Entry,
+    path: &std::path::Path,
+    outcome: Outcome,
+) -> Result<Reply, AppError> {
+    // Opened now: should a refresh rename a new version over the path, this response
+    // still reads the old file to its end.
+    let handle = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| AppError::Storage(format!("cached object file unavailable: {e}")))?;
+    let length = handle.metadata().await.map(|m| m.len()).ok();
+    let stream = ReaderStream::with_capacity(handle, 64 << 10);
+    let mut response = Reply::new(ReplyBody::Axum(axum::body::Body::from_stream(stream)));
+    set_headers(
+        &mut response,
+        entry,
+        outcome,
+        entry.raw_content_type.clone(),
+    );
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    Ok(response)
 }
 
 fn invalidate(app: &App, query: Option<&str>) -> Result<Reply, AppError> {

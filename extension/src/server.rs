@@ -86,7 +86,11 @@ impl Server {
     /// One loop for every listener, so that the one permit it waits with is for whichever
     /// listener has a connection first.
     async fn accept_loop(mut self, listeners: Vec<TcpListener>) {
+        // One wait for the stop signal for the whole loop: a fresh `stopped` per select would
+        // register with (and leave) the watch channel's waiter list twice per connection.
         let mut stop = self.stop.clone();
+        let stop = stopped(&mut stop);
+        tokio::pin!(stop);
         let any = || {
             std::future::poll_fn(|cx| {
                 for listener in &listeners {
@@ -101,7 +105,7 @@ impl Server {
             // The permit first: beyond the cap, connections wait in the kernel's listen queue.
             let permit = tokio::select! {
                 permit = self.permits.clone().acquire_owned() => permit.expect("never closed"),
-                _ = stopped(&mut stop) => return,
+                _ = &mut stop => return,
             };
             let stream = tokio::select! {
                 accepted = any() => match accepted {
@@ -113,7 +117,7 @@ impl Server {
                         continue;
                     }
                 },
-                _ = stopped(&mut stop) => return,
+                _ = &mut stop => return,
             };
             let connection = self.connection();
             tokio::spawn(async move {

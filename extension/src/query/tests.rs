@@ -179,3 +179,25 @@ fn invalidations() {
     assert_eq!(code("kind=ssm&name=a&prefix=b"), "InvalidParameter");
     assert_eq!(code("all=true&everything=1"), "UnknownParameter");
 }
+
+#[test]
+fn secret_ids_decoded_moved_and_checked_for_control_characters() {
+    let secret = |q: &str| secret_request(Some(q)).map(|(r, _)| r.secret_id);
+    assert_eq!(secret("secretId=bench%2Fsecret").unwrap(), "bench/secret");
+    assert_eq!(secret("secretId=a+b&secretId=ignored").unwrap(), "a b");
+    assert_eq!(secret("secretId=caf%C3%A9").unwrap(), "café");
+    // C0, DEL and C1 (U+0085, two bytes in UTF-8) control characters are all refused.
+    for bad in ["a%0Ab", "a%7Fb", "a%C2%85b"] {
+        assert!(
+            matches!(
+                secret(&format!("secretId={bad}")),
+                Err(AppError::InvalidParameter { .. })
+            ),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        secret("secretId="),
+        Err(AppError::MissingParameter("secretId"))
+    ));
+}

@@ -108,6 +108,24 @@ impl<'a> Pairs<'a> {
         Ok(self.optional(name, max)?.filter(|v| !v.is_empty()))
     }
 
+    /// A comma-separated list of names or ids (batch endpoints): trimmed, empty items and
+    /// repeats dropped, each checked like a single value, 1 to `MAX_MANY` of them.
+    fn list(&self, name: &'static str) -> Result<Vec<String>, AppError> {
+        let list = self.required_str(name, MAX_MANY * (MAX_NAME + 1))?;
+        let mut items: Vec<String> = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let item = bounded(name, item, MAX_NAME)?;
+            if !items.contains(&item) {
+                items.push(item);
+            }
+        }
+        match items.len() {
+            0 => Err(AppError::MissingParameter(name)),
+            n if n > MAX_MANY => Err(AppError::invalid(name, format!("at most {MAX_MANY}"))),
+            _ => Ok(items),
+        }
+    }
+
     /// Read options of an endpoint that answers a list: JSON only.
     fn list_options(&self, endpoint: &str) -> Result<ReadOptions, AppError> {
         let options = self.read_options()?;
@@ -353,23 +371,9 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
 /// `GET /systemsmanager/parameters/get-many`: `names=a,b,c` (each may carry a selector).
 pub fn many_request(query: Option<&str>) -> Result<(ParametersRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, MANY_KEYS)?;
-    let list = pairs.required("names", MAX_MANY * (MAX_NAME + 1))?;
-    let mut names: Vec<String> = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let name = bounded("names", name, MAX_NAME)?;
-        split_selector(&name)?;
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    if names.is_empty() {
-        return Err(AppError::MissingParameter("names"));
-    }
-    if names.len() > MAX_MANY {
-        return Err(AppError::invalid(
-            "names",
-            format!("at most {MAX_MANY} names"),
-        ));
+    let names = pairs.list("names")?;
+    for name in &names {
+        split_selector(name)?;
     }
     let options = pairs.list_options("get-many")?;
     let request = ParametersRequest {
@@ -385,23 +389,7 @@ pub fn secrets_many_request(
     query: Option<&str>,
 ) -> Result<(SecretsManyRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, SECRETS_MANY_KEYS)?;
-    let list = pairs.required("secretIds", MAX_MANY * (MAX_NAME + 1))?;
-    let mut secret_ids: Vec<String> = Vec::new();
-    for id in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let id = bounded("secretIds", id, MAX_NAME)?;
-        if !secret_ids.contains(&id) {
-            secret_ids.push(id);
-        }
-    }
-    if secret_ids.is_empty() {
-        return Err(AppError::MissingParameter("secretIds"));
-    }
-    if secret_ids.len() > MAX_MANY {
-        return Err(AppError::invalid(
-            "secretIds",
-            format!("at most {MAX_MANY} ids"),
-        ));
-    }
+    let secret_ids = pairs.list("secretIds")?;
     let options = pairs.list_options("get-many")?;
     let request = SecretsManyRequest {
         secret_ids,

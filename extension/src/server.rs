@@ -6,6 +6,7 @@
 //! connection cap and no per-request layer above `routes::dispatch`.
 
 mod memory;
+mod stop;
 mod timeouts;
 
 use crate::app::App;
@@ -21,9 +22,9 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
+use stop::{Slots, Stop};
 use timeouts::{Phase, TimedIo};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
 
 /// How long a client may hold a connection without progress, and how many it may hold.
 #[derive(Debug, Clone, Copy)]
@@ -55,41 +56,39 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let slots = Slots::new(limits.max_connections);
+    let stop = Arc::new(Stop::default());
     let server = Server {
         app,
         limits,
-        permits: permits.clone(),
+        slots: slots.clone(),
         memory: Arc::new(memory::BurstTrim::default()),
-        stop: stop_rx,
+        stop: stop.clone(),
     };
     let accepting = tokio::spawn(server.accept_loop(listeners));
     shutdown.await;
-    let _ = stop_tx.send(true);
+    stop.stop();
     accepting.await.map_err(std::io::Error::other)?;
-    // Every connection holds a permit until it closes.
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = permits.acquire_many(all).await;
+    // Every connection holds a slot until it closes.
+    slots.all_free().await;
     Ok(())
 }
 
 struct Server {
     app: Arc<App>,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     memory: Arc<memory::BurstTrim>,
-    stop: watch::Receiver<bool>,
+    stop: Arc<Stop>,
 }
 
 impl Server {
-    /// One loop for every listener, so that the one permit it waits with is for whichever
+    /// One loop for every listener, so that the one slot it waits with is for whichever
     /// listener has a connection first.
-    async fn accept_loop(mut self, listeners: Vec<TcpListener>) {
-        // One wait for the stop signal for the whole loop: a fresh `stopped` per select would
-        // register with (and leave) the watch channel's waiter list twice per connection.
-        let mut stop = self.stop.clone();
-        let stop = stopped(&mut stop);
+    async fn accept_loop(self, listeners: Vec<TcpListener>) {
+        // One wait for the stop signal for the whole loop, not one per select.
+        let stop = self.stop.clone();
+        let stop = stop.stopped();
         tokio::pin!(stop);
         let any = || {
             std::future::poll_fn(|cx| {
@@ -102,9 +101,9 @@ impl Server {
             })
         };
         loop {
-            // The permit first: beyond the cap, connections wait in the kernel's listen queue.
-            let permit = tokio::select! {
-                permit = self.permits.clone().acquire_owned() => permit.expect("never closed"),
+            // The slot first: beyond the cap, connections wait in the kernel's listen queue.
+            let slot = tokio::select! {
+                slot = self.slots.take() => slot,
                 _ = &mut stop => return,
             };
             let stream = tokio::select! {
@@ -122,12 +121,12 @@ impl Server {
             let connection = self.connection();
             tokio::spawn(async move {
                 connection.run(stream).await;
-                drop(permit);
+                drop(slot);
             });
         }
     }
 
-    fn connection(&mut self) -> Connection {
+    fn connection(&self) -> Connection {
         Connection {
             app: self.app.clone(),
             limits: self.limits,
@@ -141,11 +140,11 @@ struct Connection {
     app: Arc<App>,
     limits: Limits,
     memory: Arc<memory::BurstTrim>,
-    stop: watch::Receiver<bool>,
+    stop: Arc<Stop>,
 }
 
 impl Connection {
-    async fn run(mut self, stream: tokio::net::TcpStream) {
+    async fn run(self, stream: tokio::net::TcpStream) {
         let _open = self.memory.opened();
         let phase = Arc::new(AtomicU8::new(Phase::Headers as u8));
         let io = TimedIo::new(
@@ -158,12 +157,14 @@ impl Connection {
             app: self.app.clone(),
             phase,
         };
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        let connection = http1::Builder::new()
+            .writev(false)
+            .serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let result = tokio::select! {
             biased;
             result = connection.as_mut() => result,
-            _ = stopped(&mut self.stop) => {
+            _ = self.stop.stopped() => {
                 // Finishes the request in flight, if any, then closes; an idle one closes now.
                 connection.as_mut().graceful_shutdown();
                 connection.await
@@ -174,10 +175,6 @@ impl Connection {
             tracing::debug!(%error, "connection ended");
         }
     }
-}
-
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 /// One connection's requests: marks them as being served (for the timeouts), then

@@ -2,6 +2,9 @@
 
 use sidecache::config::{self, Config, ProcessEnv};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if std::env::args()
         .nth(1)

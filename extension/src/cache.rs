@@ -23,11 +23,13 @@ use tokio::sync::OnceCell;
 
 mod background;
 mod renewal;
+mod store;
 
 pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
+use store::{Index, Store};
 
 /// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKey {
     pub service: Service,
     pub name: Box<str>,
@@ -35,6 +37,29 @@ pub struct CacheKey {
     pub selector: Box<str>,
     pub decrypt: bool,
     pub target: Target,
+}
+
+/// By hand, because every hit hashes a key: the name and one word for the rest, plus whatever
+/// optional text is present (the derive made eight writes, ~210 instructions a hit).
+impl std::hash::Hash for CacheKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Target { region, role_arn } = &self.target;
+        let flags = self.service as u64
+            | (self.decrypt as u64) << 8
+            | (region.is_some() as u64) << 9
+            | (role_arn.is_some() as u64) << 10
+            | (self.selector.len() as u64) << 16;
+        state.write_u64(flags);
+        state.write(self.name.as_bytes());
+        for text in [&*self.selector, region.as_deref().unwrap_or("")] {
+            if !text.is_empty() {
+                state.write(text.as_bytes());
+            }
+        }
+        if let Some(role) = role_arn {
+            state.write(role.as_bytes());
+        }
+    }
 }
 
 /// One cached value, rendered once when fetched.
@@ -169,7 +194,7 @@ type Flight = Arc<OnceCell<Result<Arc<Entry>, AppError>>>;
 /// foldhash instead of SipHash: keys are ours, not attacker-chosen in bulk, and hashing is a
 /// measurable share of a hit (about 570 instructions with SipHash).
 type Hasher = foldhash::fast::RandomState;
-type Entries = moka::sync::Cache<CacheKey, Arc<Entry>, Hasher>;
+type Entries = Store;
 
 /// How long answers other than fresh values may be used.
 #[derive(Debug, Clone, Copy)]
@@ -224,14 +249,17 @@ impl ValueCache {
         let entries = (max_entries != Some(0)).then(|| {
             let (capacity, min_weight) = weights(max_entries, max_bytes);
             let (bytes, evictions) = (bytes.clone(), evictions.clone());
-            moka::sync::Cache::builder()
+            let index = Arc::new(Index::default());
+            let listener_index = index.clone();
+            let moka = moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
                 .weigher(move |_: &CacheKey, e: &Arc<Entry>| -> u32 {
                     e.size().clamp(min_weight, u32::MAX as u64) as u32
                 })
                 .expire_after(KeepFor)
-                .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
+                .eviction_listener(move |key, entry: Arc<Entry>, cause| {
+                    listener_index.forget(&key, &entry);
                     bytes.sub(entry.size());
                     if cause == RemovalCause::Size {
                         evictions.incr();
@@ -243,7 +271,8 @@ impl ValueCache {
                         }
                     }
                 })
-                .build_with_hasher(Hasher::default())
+                .build_with_hasher(Hasher::default());
+            Store::new(moka, index)
         });
         ValueCache {
             entries,
@@ -437,10 +466,7 @@ impl ValueCache {
 
     /// Entry count after moka's pending maintenance, for `/stats` and tests.
     pub fn entry_count(&self) -> u64 {
-        self.entries.as_ref().map_or(0, |e| {
-            e.run_pending_tasks();
-            e.entry_count()
-        })
+        self.entries.as_ref().map_or(0, Store::entry_count)
     }
 
     /// The cached answer for `key` when fresh enough, without fetching (batch reads look up
@@ -503,11 +529,8 @@ impl ValueCache {
         let Some(entries) = &self.entries else {
             return 0;
         };
-        let keys: Vec<Arc<CacheKey>> = entries
-            .iter()
-            .map(|(k, _)| k)
-            .filter(|k| matches(k))
-            .collect();
+        let mut keys = entries.keys();
+        keys.retain(|k| matches(k));
         for key in &keys {
             entries.invalidate(key.as_ref());
         }
@@ -526,7 +549,7 @@ impl ValueCache {
     pub fn capacity(&self) -> u64 {
         self.entries
             .as_ref()
-            .and_then(|e| e.policy().max_capacity())
+            .and_then(Store::max_capacity)
             .unwrap_or(0)
     }
 

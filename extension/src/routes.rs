@@ -15,7 +15,7 @@ use crate::auth;
 use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::query::{self, Format};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
@@ -221,10 +221,39 @@ fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Reply {
 
 fn set_headers(response: &mut Reply, entry: &Entry, outcome: Outcome, content_type: HeaderValue) {
     let headers = response.headers_mut();
-    headers.reserve(3);
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+    if content_type == JSON {
+        *headers = json_headers(outcome);
+    } else {
+        headers.reserve(3);
+        headers.insert(header::CONTENT_TYPE, content_type);
+        headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+    }
     headers.insert(header::AGE, age_header(entry.age().as_secs()));
+}
+
+/// `Content-Type: application/json`, `X-Cache` and an `Age` to replace, made once per outcome.
+/// Cloning a made map is two allocations and a copy; making it hashed and inserted each header
+/// (~1,000 instructions more per hit).
+fn json_headers(outcome: Outcome) -> HeaderMap {
+    const OUTCOMES: [Outcome; 4] = [
+        Outcome::Hit,
+        Outcome::Miss,
+        Outcome::Refresh,
+        Outcome::Stale,
+    ];
+    static MADE: LazyLock<[HeaderMap; 4]> = LazyLock::new(|| {
+        OUTCOMES.map(|outcome| {
+            // Room for more than three: http grows a full map before any insert, even one that
+            // replaces a value, and a clone keeps the index's size.
+            let mut headers = HeaderMap::with_capacity(4);
+            headers.insert(header::CONTENT_TYPE, JSON);
+            headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+            headers.insert(header::AGE, HeaderValue::from_static("0"));
+            headers
+        })
+    });
+    let index = OUTCOMES.iter().position(|o| *o == outcome);
+    MADE[index.expect("every outcome is listed")].clone()
 }
 
 /// `Age` values for the first hour, each made on first use: formatting an integer header

@@ -1,8 +1,9 @@
 //! Query strings into typed requests. Unknown and malformed parameters are 400s: a typo such
 //! as `withdecryption=true` must not silently return ciphertext.
 //!
-//! Parsing borrows from the query where no percent-decoding is needed, so a plain hit
-//! allocates only the request's own strings.
+//! Parsing is one pass over the query string that records where each accepted key's first
+//! value stands; a value is borrowed from the query when it needs no decoding and decoded when
+//! read otherwise, so a plain hit allocates only the request's own strings.
 
 use crate::error::AppError;
 use crate::model::{
@@ -38,80 +39,324 @@ pub struct ReadOptions {
     pub max_age: Option<Duration>,
 }
 
-/// Most keys an endpoint accepts; the key lists below must not be longer.
-const MAX_KEYS: usize = 10;
+/// Every query parameter any endpoint accepts. A key is identified once, when the query is
+/// split, so the handlers look values up by array index instead of comparing names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    Format,
+    MaxAge,
+    RefreshNow,
+    Region,
+    RoleArn,
+    Name,
+    Version,
+    Label,
+    WithDecryption,
+    SecretId,
+    VersionId,
+    VersionStage,
+    Bucket,
+    Key,
+    Uri,
+    Path,
+    Recursive,
+    Names,
+    SecretIds,
+    Kind,
+    Prefix,
+    All,
+}
 
-/// A query string parsed once: the first value of each accepted key (as in AWS, the first
-/// occurrence wins) and where it stood. Values without percent-escapes are borrowed, not
-/// copied, and nothing is allocated for the pairs themselves.
+impl Param {
+    const COUNT: usize = Param::All as usize + 1;
+    /// Indexed by `Param as usize`; `from_name` must stay its inverse (a unit test checks).
+    const NAMES: [&'static str; Param::COUNT] = [
+        "format",
+        "maxAge",
+        "refreshNow",
+        "region",
+        "roleArn",
+        "name",
+        "version",
+        "label",
+        "withDecryption",
+        "secretId",
+        "versionId",
+        "versionStage",
+        "bucket",
+        "key",
+        "uri",
+        "path",
+        "recursive",
+        "names",
+        "secretIds",
+        "kind",
+        "prefix",
+        "all",
+    ];
+
+    fn name(self) -> &'static str {
+        Param::NAMES[self as usize]
+    }
+
+    /// A `match` rather than a search of `NAMES`: the compiler dispatches on the length first,
+    /// so a key costs about one comparison.
+    fn from_name(name: &str) -> Option<Param> {
+        Some(match name {
+            "format" => Param::Format,
+            "maxAge" => Param::MaxAge,
+            "refreshNow" => Param::RefreshNow,
+            "region" => Param::Region,
+            "roleArn" => Param::RoleArn,
+            "name" => Param::Name,
+            "version" => Param::Version,
+            "label" => Param::Label,
+            "withDecryption" => Param::WithDecryption,
+            "secretId" => Param::SecretId,
+            "versionId" => Param::VersionId,
+            "versionStage" => Param::VersionStage,
+            "bucket" => Param::Bucket,
+            "key" => Param::Key,
+            "uri" => Param::Uri,
+            "path" => Param::Path,
+            "recursive" => Param::Recursive,
+            "names" => Param::Names,
+            "secretIds" => Param::SecretIds,
+            "kind" => Param::Kind,
+            "prefix" => Param::Prefix,
+            "all" => Param::All,
+            _ => return None,
+        })
+    }
+}
+
+/// The keys one endpoint accepts, as a bit set over `Param`.
+#[derive(Clone, Copy)]
+struct Accepted(u32);
+
+impl Accepted {
+    const fn of(params: &[Param]) -> Accepted {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < params.len() {
+            bits |= 1 << params[i] as u32;
+            i += 1;
+        }
+        Accepted(bits)
+    }
+
+    fn contains(self, param: Param) -> bool {
+        self.0 & (1 << param as u32) != 0
+    }
+}
+const _: () = assert!(Param::COUNT <= u32::BITS as usize);
+
+/// Where a value stands in the query string, and whether it needs decoding (holds a `%` or
+/// `+`). Values are decoded only when read: most are read once, and most need no decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+    encoded: bool,
+}
+
+/// Splits a query string the way `form_urlencoded::parse` does (which it replaced on the hot
+/// path: its per-pair `Cow` decoding cost more than the rest of a cache hit's parsing): pieces
+/// separated by `&`, empty pieces skipped, the key up to the first `=`, the value after it
+/// (empty when there is no `=`). Calls `each` with the key's and the value's spans, in order.
+fn split<E>(query: &str, mut each: impl FnMut(Span, Span) -> Result<(), E>) -> Result<(), E> {
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        // One pass per piece finds its end, its first `=` and whether each side is encoded.
+        let mut end = start;
+        let mut equals = None;
+        let mut encoded = false;
+        let mut key_encoded = false;
+        while end < bytes.len() {
+            match bytes[end] {
+                b'&' => break,
+                b'=' if equals.is_none() => {
+                    equals = Some(end);
+                    key_encoded = encoded;
+                    encoded = false;
+                }
+                b'%' | b'+' => encoded = true,
+                _ => {}
+            }
+            end += 1;
+        }
+        if end > start {
+            let (key, value) = match equals {
+                Some(equals) => (
+                    Span {
+                        start,
+                        end: equals,
+                        encoded: key_encoded,
+                    },
+                    Span {
+                        start: equals + 1,
+                        end,
+                        encoded,
+                    },
+                ),
+                None => (
+                    Span {
+                        start,
+                        end,
+                        encoded,
+                    },
+                    Span {
+                        start: end,
+                        end,
+                        encoded: false,
+                    },
+                ),
+            };
+            each(key, value)?;
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
+/// A piece of the query as `form_urlencoded` decodes it: `+` is a space, then `%XX` escapes
+/// (either case of hex) are bytes and a `%` not followed by two hex digits stays as it is,
+/// then bytes that are not UTF-8 become U+FFFD.
+fn decode(raw: &str) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    // Runs without `%` or `+` are copied whole; this runs once per decoded value on a hit.
+    while let Some(special) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+        out.extend_from_slice(&rest[..special]);
+        rest = &rest[special..];
+        let (byte, used) = match rest {
+            [b'%', high, low, ..] => match hex(high).zip(hex(low)) {
+                Some((high, low)) => (high << 4 | low, 3),
+                None => (b'%', 1),
+            },
+            [b'%', ..] => (b'%', 1),
+            _ => (b' ', 1), // a `+`
+        };
+        out.push(byte);
+        rest = &rest[used..];
+    }
+    out.extend_from_slice(rest);
+    match String::from_utf8(out) {
+        Ok(decoded) => decoded,
+        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+    }
+}
+
+fn hex(digit: &u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A query string split once: where the first value of each accepted key stands (as in AWS,
+/// the first occurrence wins). Nothing is allocated unless a key needs decoding; values are
+/// borrowed from the query unless they need decoding.
 struct Pairs<'a> {
-    keys: &'static [&'static str],
-    values: [Option<(usize, Cow<'a, str>)>; MAX_KEYS],
+    query: &'a str,
+    /// Bit sets over `Param`: the keys present, and those whose value needs decoding. Bits
+    /// rather than an `Option` per key keep the empty state all zeroes, cheap to set up.
+    present: u32,
+    encoded: u32,
+    /// Start and end of each present key's value in `query`.
+    bounds: [(usize, usize); Param::COUNT],
 }
 
 impl<'a> Pairs<'a> {
-    fn parse(query: Option<&'a str>, keys: &'static [&'static str]) -> Result<Self, AppError> {
-        debug_assert!(keys.len() <= MAX_KEYS);
-        let mut values = [const { None }; MAX_KEYS];
-        for (position, (key, value)) in
-            form_urlencoded::parse(query.unwrap_or("").as_bytes()).enumerate()
-        {
-            let Some(index) = keys.iter().position(|k| *k == key) else {
-                return Err(AppError::UnknownParameter(key.chars().take(64).collect()));
+    fn parse(query: Option<&'a str>, accepted: Accepted) -> Result<Self, AppError> {
+        let query = query.unwrap_or("");
+        let mut pairs = Pairs {
+            query,
+            present: 0,
+            encoded: 0,
+            bounds: [(0, 0); Param::COUNT],
+        };
+        split(query, |key, value| {
+            let raw = &query[key.start..key.end];
+            let key = if key.encoded {
+                Cow::Owned(decode(raw))
+            } else {
+                Cow::Borrowed(raw)
             };
-            values[index].get_or_insert((position, value));
+            match Param::from_name(&key) {
+                Some(param) if accepted.contains(param) => {
+                    let bit = 1 << param as u32;
+                    if pairs.present & bit == 0 {
+                        pairs.present |= bit;
+                        pairs.encoded |= if value.encoded { bit } else { 0 };
+                        pairs.bounds[param as usize] = (value.start, value.end);
+                    }
+                    Ok(())
+                }
+                _ => Err(AppError::UnknownParameter(key.chars().take(64).collect())),
+            }
+        })?;
+        Ok(pairs)
+    }
+
+    #[inline]
+    fn has(&self, param: Param) -> bool {
+        self.present & (1 << param as u32) != 0
+    }
+
+    /// Inlined so that the common case, an absent key, costs a bit test.
+    #[inline]
+    fn get(&self, param: Param) -> Option<Cow<'a, str>> {
+        if !self.has(param) {
+            return None;
         }
-        Ok(Pairs { keys, values })
+        let (start, end) = self.bounds[param as usize];
+        let raw = &self.query[start..end];
+        Some(if self.encoded & (1 << param as u32) != 0 {
+            Cow::Owned(decode(raw))
+        } else {
+            Cow::Borrowed(raw)
+        })
     }
 
-    fn entry(&self, name: &str) -> Option<&(usize, Cow<'a, str>)> {
-        let index = self.keys.iter().position(|k| *k == name)?;
-        self.values[index].as_ref()
+    /// Where the value stood, to tell which of two keys came first.
+    fn position(&self, param: Param) -> Option<usize> {
+        self.has(param).then(|| self.bounds[param as usize].0)
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
-        self.entry(name).map(|(_, v)| v.as_ref())
+    fn required(&self, param: Param, max: usize) -> Result<String, AppError> {
+        self.required_str(param, max).map(Cow::into_owned)
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
-        self.entry(name).map(|(p, _)| *p)
-    }
-
-    fn required(&self, name: &'static str, max: usize) -> Result<String, AppError> {
-        self.required_str(name, max).map(str::to_owned)
-    }
-
-    /// `required`, checked in place without a copy.
-    fn required_str(&self, name: &'static str, max: usize) -> Result<&str, AppError> {
-        match self.get(name) {
-            None | Some("") => Err(AppError::MissingParameter(name)),
-            Some(v) => checked(name, v, max).map(|()| v),
+    /// `required`, checked without a copy: a decoded value is moved out by `into_owned`.
+    fn required_str(&self, param: Param, max: usize) -> Result<Cow<'a, str>, AppError> {
+        match self.get(param) {
+            Some(v) if !v.is_empty() => checked(param.name(), &v, max).map(|()| v),
+            _ => Err(AppError::MissingParameter(param.name())),
         }
     }
 
-    /// `required`, moving the value out: a percent-decoded value is not copied a second time.
-    fn take_required(&mut self, name: &'static str, max: usize) -> Result<String, AppError> {
-        self.required_str(name, max)?;
-        let index = self.keys.iter().position(|k| *k == name);
-        let (_, value) = index
-            .and_then(|i| self.values[i].take())
-            .expect("checked present above");
-        Ok(value.into_owned())
-    }
-
-    fn optional(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
-        self.get(name).map(|v| bounded(name, v, max)).transpose()
+    #[inline]
+    fn optional(&self, param: Param, max: usize) -> Result<Option<String>, AppError> {
+        self.get(param)
+            .map(|v| checked(param.name(), &v, max).map(|()| v.into_owned()))
+            .transpose()
     }
 
     /// Like `optional`, with an empty value counting as absent.
-    fn nonempty(&self, name: &'static str, max: usize) -> Result<Option<String>, AppError> {
-        Ok(self.optional(name, max)?.filter(|v| !v.is_empty()))
+    #[inline]
+    fn nonempty(&self, param: Param, max: usize) -> Result<Option<String>, AppError> {
+        Ok(self.optional(param, max)?.filter(|v| !v.is_empty()))
     }
 
     /// A comma-separated list of names or ids (batch endpoints): trimmed, empty items and
     /// repeats dropped, each checked like a single value, 1 to `MAX_MANY` of them.
-    fn list(&self, name: &'static str) -> Result<Vec<String>, AppError> {
-        let list = self.required_str(name, MAX_MANY * (MAX_NAME + 1))?;
+    fn list(&self, param: Param) -> Result<Vec<String>, AppError> {
+        let name = param.name();
+        let list = self.required_str(param, MAX_MANY * (MAX_NAME + 1))?;
         let mut items: Vec<String> = Vec::new();
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let item = bounded(name, item, MAX_NAME)?;
@@ -138,28 +383,29 @@ impl<'a> Pairs<'a> {
         Ok(options)
     }
 
-    fn bool(&self, name: &'static str) -> Result<bool, AppError> {
-        match self.get(name) {
+    #[inline]
+    fn bool(&self, param: Param) -> Result<bool, AppError> {
+        match self.get(param).as_deref() {
             None => Ok(false),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(_) => Err(AppError::invalid(name, "expected true or false")),
+            Some(_) => Err(AppError::invalid(param.name(), "expected true or false")),
         }
     }
 
     fn read_options(&self) -> Result<ReadOptions, AppError> {
-        let format = match self.get("format") {
+        let format = match self.get(Param::Format).as_deref() {
             None | Some("json") => Format::Json,
             Some("raw") => Format::Raw,
             Some(_) => return Err(AppError::invalid("format", "expected json or raw")),
         };
-        let max_age = match self.get("maxAge") {
+        let max_age = match self.get(Param::MaxAge) {
             None => None,
             Some(v) => Some(Duration::from_secs(v.parse().map_err(|_| {
                 AppError::invalid("maxAge", "expected a whole number of seconds")
             })?)),
         };
-        let max_age = if self.bool("refreshNow")? {
+        let max_age = if self.bool(Param::RefreshNow)? {
             Some(Duration::ZERO)
         } else {
             max_age
@@ -168,7 +414,7 @@ impl<'a> Pairs<'a> {
     }
 
     fn target(&self) -> Result<Target, AppError> {
-        let region = self.optional("region", MAX_REGION)?;
+        let region = self.optional(Param::Region, MAX_REGION)?;
         if let Some(region) = &region {
             if !region
                 .bytes()
@@ -180,7 +426,7 @@ impl<'a> Pairs<'a> {
                 ));
             }
         }
-        let role_arn = self.optional("roleArn", MAX_NAME)?;
+        let role_arn = self.optional(Param::RoleArn, MAX_NAME)?;
         if let Some(role) = &role_arn {
             if !(role.starts_with("arn:") && role.contains(":role/")) {
                 return Err(AppError::invalid(
@@ -211,88 +457,52 @@ fn checked(name: &'static str, value: &str, max: usize) -> Result<(), AppError> 
 
 /// Keys each endpoint accepts: its own plus the shared `format`, `maxAge`, `refreshNow`,
 /// `region` and `roleArn`.
-const PARAMETER_KEYS: &[&str] = &[
-    "name",
-    "version",
-    "label",
-    "withDecryption",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
+const SHARED: [Param; 5] = [
+    Param::Format,
+    Param::MaxAge,
+    Param::RefreshNow,
+    Param::Region,
+    Param::RoleArn,
 ];
-const SECRET_KEYS: &[&str] = &[
-    "secretId",
-    "versionId",
-    "versionStage",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
-];
-const OBJECT_KEYS: &[&str] = &[
-    "bucket",
-    "key",
-    "versionId",
-    "uri",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
-];
-const PATH_KEYS: &[&str] = &[
-    "path",
-    "recursive",
-    "withDecryption",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
-];
-const MANY_KEYS: &[&str] = &[
-    "names",
-    "withDecryption",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
-];
-const SECRETS_MANY_KEYS: &[&str] = &[
-    "secretIds",
-    "versionStage",
-    "format",
-    "maxAge",
-    "refreshNow",
-    "region",
-    "roleArn",
-];
+const fn with_shared(own: &[Param]) -> Accepted {
+    Accepted(Accepted::of(own).0 | Accepted::of(&SHARED).0)
+}
+const PARAMETER_KEYS: Accepted = with_shared(&[
+    Param::Name,
+    Param::Version,
+    Param::Label,
+    Param::WithDecryption,
+]);
+const SECRET_KEYS: Accepted =
+    with_shared(&[Param::SecretId, Param::VersionId, Param::VersionStage]);
+const OBJECT_KEYS: Accepted =
+    with_shared(&[Param::Bucket, Param::Key, Param::VersionId, Param::Uri]);
+const PATH_KEYS: Accepted = with_shared(&[Param::Path, Param::Recursive, Param::WithDecryption]);
+const MANY_KEYS: Accepted = with_shared(&[Param::Names, Param::WithDecryption]);
+const SECRETS_MANY_KEYS: Accepted = with_shared(&[Param::SecretIds, Param::VersionStage]);
 /// Names in one `get-many` request (GetParameters is called 10 at a time).
 const MAX_MANY: usize = 100;
-const INVALIDATE_KEYS: &[&str] = &["kind", "name", "prefix", "all"];
-const _: () = assert!(PARAMETER_KEYS.len() <= MAX_KEYS && SECRET_KEYS.len() <= MAX_KEYS);
-const _: () = assert!(OBJECT_KEYS.len() <= MAX_KEYS && PATH_KEYS.len() <= MAX_KEYS);
-const _: () = assert!(MANY_KEYS.len() <= MAX_KEYS && SECRETS_MANY_KEYS.len() <= MAX_KEYS);
+const INVALIDATE_KEYS: Accepted =
+    Accepted::of(&[Param::Kind, Param::Name, Param::Prefix, Param::All]);
 
 /// `GET /systemsmanager/parameters/get`.
 pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, PARAMETER_KEYS)?;
-    let full_name = pairs.required_str("name", MAX_NAME)?;
-    let (name, name_selector) = split_selector(full_name)?;
+    let full_name = pairs.required_str(Param::Name, MAX_NAME)?;
+    let (name, name_selector) = split_selector(&full_name)?;
+    let name_len = name.len();
     // version and label: the first in the query string wins, as in AWS.
-    let version_first = match (pairs.position("version"), pairs.position("label")) {
+    let version_first = match (pairs.position(Param::Version), pairs.position(Param::Label)) {
         (Some(v), Some(l)) => v < l,
         (v, _) => v.is_some(),
     };
     let query_selector = if version_first {
-        Some(parse_version(pairs.get("version").unwrap_or_default())?)
+        Some(parse_version(
+            &pairs.get(Param::Version).unwrap_or_default(),
+        )?)
     } else {
         pairs
-            .optional("label", MAX_LABEL)?
+            .optional(Param::Label, MAX_LABEL)?
             .map(|l| parse_label(&l))
             .transpose()?
     };
@@ -305,10 +515,14 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
         }
         (a, b) => a.or(b),
     };
+    // The name is a prefix of `full_name` (split_selector only cuts a selector off the end), so
+    // a decoded name is moved, not copied again.
+    let mut name = full_name.into_owned();
+    name.truncate(name_len);
     let request = ParameterRequest {
-        name: name.to_owned(),
+        name,
         selector,
-        with_decryption: pairs.bool("withDecryption")?,
+        with_decryption: pairs.bool(Param::WithDecryption)?,
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -316,11 +530,11 @@ pub fn parameter_request(query: Option<&str>) -> Result<(ParameterRequest, ReadO
 
 /// `GET /secretsmanager/get`.
 pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions), AppError> {
-    let mut pairs = Pairs::parse(query, SECRET_KEYS)?;
+    let pairs = Pairs::parse(query, SECRET_KEYS)?;
     let request = SecretRequest {
-        secret_id: pairs.take_required("secretId", MAX_NAME)?,
-        version_id: pairs.nonempty("versionId", MAX_VERSION_ID)?,
-        version_stage: pairs.nonempty("versionStage", MAX_STAGE)?,
+        secret_id: pairs.required(Param::SecretId, MAX_NAME)?,
+        version_id: pairs.nonempty(Param::VersionId, MAX_VERSION_ID)?,
+        version_stage: pairs.nonempty(Param::VersionStage, MAX_STAGE)?,
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -329,9 +543,9 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
 /// `GET /s3/get`: `bucket` and `key`, or `uri=s3://bucket/key`.
 pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, OBJECT_KEYS)?;
-    let (bucket, key) = match pairs.get("uri") {
+    let (bucket, key) = match pairs.get(Param::Uri) {
         Some(uri) => {
-            if pairs.get("bucket").is_some() || pairs.get("key").is_some() {
+            if pairs.has(Param::Bucket) || pairs.has(Param::Key) {
                 return Err(AppError::invalid(
                     "uri",
                     "give either uri or bucket and key, not both",
@@ -348,9 +562,12 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
             }
         }
         None => {
-            let key = pairs.get("key").filter(|k| !k.is_empty());
+            let key = pairs.get(Param::Key).filter(|k| !k.is_empty());
             let key = key.ok_or(AppError::MissingParameter("key"))?;
-            (pairs.required("bucket", MAX_BUCKET)?, any_key("key", key)?)
+            (
+                pairs.required(Param::Bucket, MAX_BUCKET)?,
+                any_key("key", &key)?,
+            )
         }
     };
     if bucket.contains('/') {
@@ -362,7 +579,7 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
     let request = ObjectRequest {
         bucket,
         key,
-        version_id: pairs.nonempty("versionId", MAX_OBJECT_VERSION)?,
+        version_id: pairs.nonempty(Param::VersionId, MAX_OBJECT_VERSION)?,
         target: pairs.target()?,
     };
     Ok((request, pairs.read_options()?))
@@ -371,14 +588,14 @@ pub fn object_request(query: Option<&str>) -> Result<(ObjectRequest, ReadOptions
 /// `GET /systemsmanager/parameters/get-many`: `names=a,b,c` (each may carry a selector).
 pub fn many_request(query: Option<&str>) -> Result<(ParametersRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, MANY_KEYS)?;
-    let names = pairs.list("names")?;
+    let names = pairs.list(Param::Names)?;
     for name in &names {
         split_selector(name)?;
     }
     let options = pairs.list_options("get-many")?;
     let request = ParametersRequest {
         names,
-        with_decryption: pairs.bool("withDecryption")?,
+        with_decryption: pairs.bool(Param::WithDecryption)?,
         target: pairs.target()?,
     };
     Ok((request, options))
@@ -389,11 +606,11 @@ pub fn secrets_many_request(
     query: Option<&str>,
 ) -> Result<(SecretsManyRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, SECRETS_MANY_KEYS)?;
-    let secret_ids = pairs.list("secretIds")?;
+    let secret_ids = pairs.list(Param::SecretIds)?;
     let options = pairs.list_options("get-many")?;
     let request = SecretsManyRequest {
         secret_ids,
-        version_stage: pairs.nonempty("versionStage", MAX_STAGE)?,
+        version_stage: pairs.nonempty(Param::VersionStage, MAX_STAGE)?,
         target: pairs.target()?,
     };
     Ok((request, options))
@@ -402,7 +619,7 @@ pub fn secrets_many_request(
 /// `GET /systemsmanager/parameters/by-path`.
 pub fn path_request(query: Option<&str>) -> Result<(PathRequest, ReadOptions), AppError> {
     let pairs = Pairs::parse(query, PATH_KEYS)?;
-    let path = pairs.required("path", MAX_NAME)?;
+    let path = pairs.required(Param::Path, MAX_NAME)?;
     if !path.starts_with('/') {
         return Err(AppError::invalid(
             "path",
@@ -412,8 +629,8 @@ pub fn path_request(query: Option<&str>) -> Result<(PathRequest, ReadOptions), A
     let options = pairs.list_options("by-path")?;
     let request = PathRequest {
         path,
-        recursive: pairs.bool("recursive")?,
-        with_decryption: pairs.bool("withDecryption")?,
+        recursive: pairs.bool(Param::Recursive)?,
+        with_decryption: pairs.bool(Param::WithDecryption)?,
         target: pairs.target()?,
     };
     Ok((request, options))
@@ -438,10 +655,10 @@ pub enum Invalidation {
 /// `all=true`. S3 names are `s3://bucket/key` (or `bucket/key`).
 pub fn invalidate_request(query: Option<&str>) -> Result<Invalidation, AppError> {
     let pairs = Pairs::parse(query, INVALIDATE_KEYS)?;
-    if pairs.bool("all")? {
+    if pairs.bool(Param::All)? {
         return Ok(Invalidation::All);
     }
-    let kind = match pairs.get("kind") {
+    let kind = match pairs.get(Param::Kind).as_deref() {
         None => None,
         Some("ssm") => Some(Service::Ssm),
         Some("secret") => Some(Service::SecretsManager),
@@ -450,18 +667,18 @@ pub fn invalidate_request(query: Option<&str>) -> Result<Invalidation, AppError>
     };
     // Cached S3 names are `bucket/key`.
     let unprefixed = |v: &str| v.strip_prefix("s3://").unwrap_or(v).to_owned();
-    match (pairs.get("name"), pairs.get("prefix")) {
+    match (pairs.get(Param::Name), pairs.get(Param::Prefix)) {
         (Some(_), Some(_)) => Err(AppError::invalid("prefix", "give name or prefix, not both")),
         (Some(name), None) => match kind {
             None => Err(AppError::MissingParameter("kind")),
             Some(kind) => Ok(Invalidation::Name {
                 kind: Some(kind),
-                name: unprefixed(&bounded("name", name, MAX_NAME)?),
+                name: unprefixed(&bounded("name", &name, MAX_NAME)?),
             }),
         },
         (None, Some(prefix)) => Ok(Invalidation::Prefix {
             kind,
-            prefix: unprefixed(&bounded("prefix", prefix, MAX_NAME)?),
+            prefix: unprefixed(&bounded("prefix", &prefix, MAX_NAME)?),
         }),
         (None, None) => Err(AppError::MissingParameter("name")),
     }

@@ -201,3 +201,155 @@ fn secret_ids_decoded_moved_and_checked_for_control_characters() {
         Err(AppError::MissingParameter("secretId"))
     ));
 }
+
+#[test]
+fn param_names_and_from_name_agree() {
+    for (index, name) in Param::NAMES.iter().enumerate() {
+        let param = Param::from_name(name).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!((param as usize, param.name()), (index, *name));
+    }
+    assert_eq!(Param::from_name("Name"), None);
+}
+
+/// Pairs as `split` and `decode` produce them, for comparison with `form_urlencoded::parse`.
+fn pairs_of(query: &str) -> Vec<(String, String)> {
+    let read = |span: Span| {
+        let raw = &query[span.start..span.end];
+        if span.encoded {
+            decode(raw)
+        } else {
+            raw.to_owned()
+        }
+    };
+    let mut pairs = Vec::new();
+    split(query, |key, value| {
+        pairs.push((read(key), read(value)));
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    pairs
+}
+
+#[test]
+fn splitting_and_decoding_match_form_urlencoded() {
+    let mut queries: Vec<String> = [
+        "a=1&&b=2",
+        "&&",
+        "=",
+        "a",
+        "a=",
+        "=1",
+        "a==b=c",
+        "a=1&a=2",
+        "%zz=%zz",
+        "a=%",
+        "a=%4",
+        "a=%%41",
+        "a=%2B+%2b",
+        "a=%C3%A9",
+        "a=%C3",
+        "a=%FF%FE",
+        "a=%E2%82",
+        "a=caf%C3%A9+%F0%9F%98",
+        "secret%49d=x",
+        "k+1=v+1",
+        "é=ü&ü",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Every string of up to five characters over an alphabet with each special byte, hex
+    // digits of both cases (so escapes that decode to invalid UTF-8 too) and a multi-byte one.
+    let alphabet = ['a', '=', '&', '%', '+', '2', 'B', 'C', 'f', 'é'];
+    let mut level = vec![String::new()];
+    for _ in 0..5 {
+        level = level
+            .iter()
+            .flat_map(|prefix| alphabet.iter().map(move |c| format!("{prefix}{c}")))
+            .collect();
+        queries.extend(level.iter().cloned());
+    }
+    for query in &queries {
+        let expected: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(pairs_of(query), expected, "{query:?}");
+    }
+}
+
+#[test]
+fn values_decode_like_a_form() {
+    let secret = |q: &str| secret_request(Some(q)).map(|(r, _)| r.secret_id);
+    assert_eq!(secret("secretId=a%2Bb+c").unwrap(), "a+b c");
+    assert_eq!(secret("secretId=%zz%4%").unwrap(), "%zz%4%");
+    assert_eq!(secret("secretId=%%41%6a").unwrap(), "%Aj");
+    // Bytes that are not UTF-8 after decoding become U+FFFD, which is not a control character.
+    assert_eq!(secret("secretId=a%FFb%C3").unwrap(), "a\u{FFFD}b\u{FFFD}");
+    assert_eq!(secret("&&secretId=x&&").unwrap(), "x");
+    assert_eq!(secret("secret%49d=x").unwrap(), "x");
+    assert_eq!(secret("secretId=a=b").unwrap(), "a=b");
+    let (r, _) = parameter_request(Some("name=%2Fa%3A3")).unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.selector),
+        ("/a", Some(Selector::Version(3)))
+    );
+    let (r, _) = parameter_request(Some("name=%2Fa+b:prod")).unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.selector),
+        ("/a b", Some(Selector::Label("prod".into())))
+    );
+}
+
+#[test]
+fn keys_without_values_and_repeated_keys() {
+    let code = |q: &str| parameter(q).unwrap_err().code().to_owned();
+    // A key without `=` is present with an empty value.
+    assert_eq!(code("name"), "MissingParameter");
+    assert_eq!(code("name=a&withDecryption"), "InvalidParameter");
+    assert_eq!(
+        object_request(Some("uri=s3://b/k&bucket"))
+            .unwrap_err()
+            .code(),
+        "InvalidParameter"
+    );
+    // The first occurrence wins, for the value and for which of version and label came first.
+    assert_eq!(
+        parameter("name=a&label=x&version=2&label=y")
+            .unwrap()
+            .selector,
+        Some(Selector::Label("x".into()))
+    );
+    assert_eq!(
+        parameter("name=a&version=2&label=x&version=3")
+            .unwrap()
+            .selector,
+        Some(Selector::Version(2))
+    );
+    assert!(
+        parameter("name=a&withDecryption=true&withDecryption=no")
+            .unwrap()
+            .with_decryption
+    );
+    assert_eq!(code("name=a&version=x&version=2"), "InvalidParameter");
+}
+
+#[test]
+fn unknown_keys_are_named_decoded_and_truncated() {
+    let unknown = |q: &str| match secret_request(Some(q)) {
+        Err(AppError::UnknownParameter(key)) => key,
+        other => panic!("{q}: {other:?}"),
+    };
+    assert_eq!(unknown("secretId=a&name=b"), "name");
+    assert_eq!(unknown("=x&secretId=a"), "");
+    assert_eq!(unknown("secretId=a&secret+Id=b"), "secret Id");
+    assert_eq!(unknown("a%FFb=1"), "a\u{FFFD}b");
+    assert_eq!(unknown("SecretId=a"), "SecretId");
+    // Keys of other endpoints are unknown here.
+    assert_eq!(unknown("secretId=a&withDecryption=true"), "withDecryption");
+    // The first unknown key is named, before any value is checked.
+    assert_eq!(unknown("secretId=&x=1&y=2"), "x");
+    let long = format!("{}é{}", "k".repeat(63), "k".repeat(100));
+    assert_eq!(
+        unknown(&format!("{long}=1")),
+        format!("{}é", "k".repeat(63))
+    );
+}

@@ -1,6 +1,7 @@
 //! sidecache: a local cache for SSM parameters, Secrets Manager secrets and S3 objects, run as
 //! an AWS Lambda extension or as a standalone sidecar. See docs/architecture.md for the map.
 
+pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod aws;

@@ -3,7 +3,7 @@
 use sidecache::config::{self, Config, ProcessEnv};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: sidecache::allocator::Mimalloc = sidecache::allocator::Mimalloc;
 
 fn main() {
     if std::env::args()

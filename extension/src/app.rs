@@ -5,8 +5,7 @@
 
 use crate::auth::TokenSource;
 use crate::cache::{
-    CacheKey, Entry, Freshness, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
-    GIVE_UP_AFTER,
+    CacheKey, Entry, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache, GIVE_UP_AFTER,
 };
 use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
@@ -30,6 +29,7 @@ use tokio::sync::watch;
 
 mod batch;
 mod batch_ahead;
+mod lookups;
 mod secrets_batch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -172,16 +172,7 @@ impl App {
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
         self.metrics.on_request();
-        let key = parameter_key(
-            &request.name,
-            request.selector.as_ref(),
-            request.with_decryption,
-            &request.target,
-        );
-        let freshness = Freshness {
-            ttl: self.ssm_ttl,
-            max_age: options.max_age,
-        };
+        let (key, freshness) = self.parameter_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
             async move {
@@ -204,22 +195,7 @@ impl App {
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
         self.metrics.on_request();
-        let key = CacheKey {
-            service: Service::Ssm,
-            name: request.path.as_str().into(),
-            selector: if request.recursive {
-                "by-path:recursive"
-            } else {
-                "by-path"
-            }
-            .into(),
-            decrypt: request.with_decryption,
-            target: request.target.clone(),
-        };
-        let freshness = Freshness {
-            ttl: self.ssm_ttl,
-            max_age: options.max_age,
-        };
+        let (key, freshness) = self.path_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
             async move {
@@ -250,11 +226,7 @@ impl App {
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
         self.metrics.on_request();
-        let key = secret_key(request);
-        let freshness = Freshness {
-            ttl: self.secrets_ttl,
-            max_age: options.max_age,
-        };
+        let (key, freshness) = self.secret_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
             async move {
@@ -288,25 +260,7 @@ impl App {
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
         self.metrics.on_request();
-        let key = CacheKey {
-            service: Service::S3,
-            name: format!("{}/{}", request.bucket, request.key).into(),
-            selector: request.version_id.as_deref().unwrap_or("").into(),
-            decrypt: false,
-            target: request.target.clone(),
-        };
-        // The file must live somewhere to answer with its path, so a TTL of 0 means "revalidate
-        // on every request" (one conditional GET), not pass-through.
-        let freshness = match self.s3_ttl {
-            ttl if ttl.is_zero() => Freshness {
-                ttl: MIN_S3_KEEP,
-                max_age: Some(Duration::ZERO),
-            },
-            ttl => Freshness {
-                ttl,
-                max_age: options.max_age,
-            },
-        };
+        let (key, freshness) = self.object_lookup(request, options);
         self.objects
             .get_or_fetch(key, freshness, |previous: Option<Arc<Entry>>| async move {
                 // Revalidate only while the file the ETag describes is still there.

@@ -494,6 +494,21 @@ impl ValueCache {
         Some((answer, age > entry.refresh_after))
     }
 
+    /// A fresh cached value for `key`, answered without waiting: `None` when it is missing,
+    /// too old, a cached not-found, or due for refresh-ahead (which `get_or_fetch` starts).
+    /// Counts a hit only when it answers; answers the entry's age too (one clock read a hit).
+    pub fn fresh(&self, mut key: CacheKey, freshness: Freshness) -> Option<(Arc<Entry>, Duration)> {
+        let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
+        let entry = find(entries, &mut key)?;
+        let age = entry.age();
+        if age > entry.refresh_after {
+            return None;
+        }
+        let entry = self.answer(&entry, age, freshness)?.ok()?;
+        self.stats.hits.incr();
+        Some((entry, age))
+    }
+
     /// What a cached entry may still answer: its value within the freshness limit, or its
     /// not-found within the negative TTL; `None` when it must be fetched again.
     fn answer(

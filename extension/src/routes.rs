@@ -20,6 +20,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
 use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
 use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -97,6 +98,48 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
     answer.unwrap_or_else(error)
 }
 
+/// A request answered on the spot, without a future: `/ping`, and a fresh cached value of a
+/// single read. `None` sends the request to `dispatch`, which answers everything else
+/// (misses, errors, HEAD, S3 files to open, a token that may need refreshing) and answers
+/// these the same way, only slower: a hit's future was most of the work (docs/performance.md).
+pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
+    if request.method() != Method::GET {
+        return None;
+    }
+    let (endpoint, _) = endpoint(request.uri().path())?;
+    let headers = request.headers();
+    if let Endpoint::Ping = endpoint {
+        return auth::not_forwarded(headers).is_ok().then(ping);
+    }
+    if !auth::authorized_now(app, headers) {
+        return None;
+    }
+    let query = request.uri().query();
+    let ((entry, age), format) = match endpoint {
+        Endpoint::Parameter => {
+            let (request, options) = query::parameter_request(query).ok()?;
+            (app.cached_parameter(&request, options)?, options.format)
+        }
+        Endpoint::ParametersByPath => {
+            let (request, options) = query::path_request(query).ok()?;
+            (app.cached_path(&request, options)?, options.format)
+        }
+        Endpoint::Secret => {
+            let (request, options) = query::secret_request(query).ok()?;
+            (app.cached_secret(&request, options)?, options.format)
+        }
+        Endpoint::Object => {
+            let (request, options) = query::object_request(query).ok()?;
+            if options.format == Format::Raw {
+                return None; // a file to open and stream
+            }
+            (app.cached_object(&request, options)?, options.format)
+        }
+        _ => return None,
+    };
+    Some(value_response(&entry, Outcome::Hit, format, age))
+}
+
 fn error(error: AppError) -> Reply {
     body::from_axum(error.into_response())
 }
@@ -128,7 +171,7 @@ fn ping() -> Reply {
 async fn get_parameter(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::parameter_request(query)?;
     let (entry, outcome) = app.parameter(&request, options).await?;
-    Ok(value_response(&entry, outcome, options.format))
+    Ok(value_response(&entry, outcome, options.format, entry.age()))
 }
 
 async fn get_parameters_many(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
@@ -155,13 +198,13 @@ fn list_response(body: bytes::Bytes, outcome: Outcome) -> Reply {
 async fn get_parameters_by_path(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::path_request(query)?;
     let (entry, outcome) = app.parameters_by_path(&request, options).await?;
-    Ok(value_response(&entry, outcome, options.format))
+    Ok(value_response(&entry, outcome, options.format, entry.age()))
 }
 
 async fn get_secret(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::secret_request(query)?;
     let (entry, outcome) = app.secret(&request, options).await?;
-    Ok(value_response(&entry, outcome, options.format))
+    Ok(value_response(&entry, outcome, options.format, entry.age()))
 }
 
 async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
@@ -171,7 +214,7 @@ async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
         // Boxed: the file operations' futures would otherwise make every request's future
         // (boxed per request by the connection) twice as large.
         (Format::Raw, Some(file)) => Box::pin(file_response(&entry, &file.path, outcome)).await,
-        _ => Ok(value_response(&entry, outcome, options.format)),
+        _ => Ok(value_response(&entry, outcome, options.format, entry.age())),
     }
 }
 
@@ -190,9 +233,9 @@ async fn file_response(
     let mut response = Reply::new(ReplyBody::Axum(axum::body::Body::from_stream(stream)));
     set_headers(
         &mut response,
-        entry,
         outcome,
         entry.raw_content_type.clone(),
+        entry.age(),
     );
     if let Some(length) = length {
         response
@@ -209,26 +252,32 @@ fn invalidate(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
 }
 
 /// The cached bytes as they are: a reference-count increment, no copy, no serialisation.
-fn value_response(entry: &Entry, outcome: Outcome, format: Format) -> Reply {
+/// `age`: the entry's, read once by whoever looked it up.
+fn value_response(entry: &Entry, outcome: Outcome, format: Format, age: Duration) -> Reply {
     let (body, content_type) = match format {
         Format::Json => (entry.json.clone(), JSON),
         Format::Raw => (entry.raw.clone(), entry.raw_content_type.clone()),
     };
     let mut response = Reply::new(ReplyBody::full(body));
-    set_headers(&mut response, entry, outcome, content_type);
+    set_headers(&mut response, outcome, content_type, age);
     response
 }
 
-fn set_headers(response: &mut Reply, entry: &Entry, outcome: Outcome, content_type: HeaderValue) {
+fn set_headers(response: &mut Reply, outcome: Outcome, content_type: HeaderValue, age: Duration) {
     let headers = response.headers_mut();
+    let age = age_header(age.as_secs());
     if content_type == JSON {
         *headers = json_headers(outcome);
+        // The made map's `Age`, found by walking three entries rather than hashing its name.
+        if let Some((_, value)) = headers.iter_mut().find(|(name, _)| *name == header::AGE) {
+            *value = age;
+        }
     } else {
         headers.reserve(3);
         headers.insert(header::CONTENT_TYPE, content_type);
         headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+        headers.insert(header::AGE, age);
     }
-    headers.insert(header::AGE, age_header(entry.age().as_secs()));
 }
 
 /// `Content-Type: application/json`, `X-Cache` and an `Age` to replace, made once per outcome.

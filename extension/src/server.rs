@@ -12,11 +12,12 @@ mod timeouts;
 use crate::app::App;
 use crate::config::Config;
 use crate::routes::{self, Reply};
+use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
@@ -188,11 +189,19 @@ struct Dispatch {
 impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
     type Response = Reply;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Reply, Infallible>> + Send>>;
+    type Future = Either<Ready<Result<Reply, Infallible>>, BoxedReply>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         self.phase.store(Phase::Serving as u8, Relaxed);
+        // A fresh hit needs no future of its own: no allocation, no state machine.
+        if let Some(reply) = routes::answer_hit(&self.app, &request) {
+            return Either::Left(std::future::ready(Ok(reply)));
+        }
         let app = self.app.clone();
-        Box::pin(async move { Ok(routes::dispatch(&app, &request).await) })
+        Either::Right(Box::pin(async move {
+            Ok(routes::dispatch(&app, &request).await)
+        }))
     }
 }
+
+type BoxedReply = Pin<Box<dyn Future<Output = Result<Reply, Infallible>> + Send>>;

@@ -23,6 +23,7 @@ mod e2e {
     mod fleet;
     mod get_many;
     mod harness;
+    mod hit_path;
     mod invalidate;
     mod lifecycle;
     mod logs;

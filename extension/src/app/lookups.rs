@@ -1,0 +1,142 @@
+//! What each single read looks up: its cache key and the freshness it needs. The reads in
+//! `app.rs` fetch on a miss; the `cached_*` functions here answer a fresh hit on the spot,
+//! without a future (`routes::answer_hit`), with the value's age, and decline everything else: a miss, a cached
+//! not-found, a value due for refresh-ahead, a forced refresh.
+
+use super::{parameter_key, secret_key, App, MIN_S3_KEEP};
+use crate::cache::{CacheKey, Entry, Freshness, ValueCache};
+use crate::model::{ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Service};
+use crate::query::ReadOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl App {
+    pub(super) fn parameter_lookup(
+        &self,
+        request: &ParameterRequest,
+        options: ReadOptions,
+    ) -> (CacheKey, Freshness) {
+        let key = parameter_key(
+            &request.name,
+            request.selector.as_ref(),
+            request.with_decryption,
+            &request.target,
+        );
+        (key, self.ssm_freshness(options))
+    }
+
+    /// Every parameter under a path is one answer: one key per path, recursion and decryption.
+    pub(super) fn path_lookup(
+        &self,
+        request: &PathRequest,
+        options: ReadOptions,
+    ) -> (CacheKey, Freshness) {
+        let key = CacheKey {
+            service: Service::Ssm,
+            name: request.path.as_str().into(),
+            selector: if request.recursive {
+                "by-path:recursive"
+            } else {
+                "by-path"
+            }
+            .into(),
+            decrypt: request.with_decryption,
+            target: request.target.clone(),
+        };
+        (key, self.ssm_freshness(options))
+    }
+
+    pub(super) fn secret_lookup(
+        &self,
+        request: &SecretRequest,
+        options: ReadOptions,
+    ) -> (CacheKey, Freshness) {
+        let freshness = Freshness {
+            ttl: self.secrets_ttl,
+            max_age: options.max_age,
+        };
+        (secret_key(request), freshness)
+    }
+
+    pub(super) fn object_lookup(
+        &self,
+        request: &ObjectRequest,
+        options: ReadOptions,
+    ) -> (CacheKey, Freshness) {
+        let key = CacheKey {
+            service: Service::S3,
+            name: format!("{}/{}", request.bucket, request.key).into(),
+            selector: request.version_id.as_deref().unwrap_or("").into(),
+            decrypt: false,
+            target: request.target.clone(),
+        };
+        // The file must live somewhere to answer with its path, so a TTL of 0 means "revalidate
+        // on every request" (one conditional GET), not pass-through.
+        let freshness = match self.s3_ttl {
+            ttl if ttl.is_zero() => Freshness {
+                ttl: MIN_S3_KEEP,
+                max_age: Some(Duration::ZERO),
+            },
+            ttl => Freshness {
+                ttl,
+                max_age: options.max_age,
+            },
+        };
+        (key, freshness)
+    }
+
+    fn ssm_freshness(&self, options: ReadOptions) -> Freshness {
+        Freshness {
+            ttl: self.ssm_ttl,
+            max_age: options.max_age,
+        }
+    }
+
+    pub fn cached_parameter(
+        &self,
+        request: &ParameterRequest,
+        options: ReadOptions,
+    ) -> Option<(Arc<Entry>, Duration)> {
+        let (key, freshness) = self.parameter_lookup(request, options);
+        self.answer_now(&self.cache, key, freshness)
+    }
+
+    pub fn cached_path(
+        &self,
+        request: &PathRequest,
+        options: ReadOptions,
+    ) -> Option<(Arc<Entry>, Duration)> {
+        let (key, freshness) = self.path_lookup(request, options);
+        self.answer_now(&self.cache, key, freshness)
+    }
+
+    pub fn cached_secret(
+        &self,
+        request: &SecretRequest,
+        options: ReadOptions,
+    ) -> Option<(Arc<Entry>, Duration)> {
+        let (key, freshness) = self.secret_lookup(request, options);
+        self.answer_now(&self.cache, key, freshness)
+    }
+
+    pub fn cached_object(
+        &self,
+        request: &ObjectRequest,
+        options: ReadOptions,
+    ) -> Option<(Arc<Entry>, Duration)> {
+        let (key, freshness) = self.object_lookup(request, options);
+        self.answer_now(&self.objects, key, freshness)
+    }
+
+    /// Counted as a request (metrics) only when it answers; otherwise the full read counts it.
+    fn answer_now(
+        &self,
+        cache: &ValueCache,
+        key: CacheKey,
+        freshness: Freshness,
+    ) -> Option<(Arc<Entry>, Duration)> {
+        let entry = cache.fresh(key, freshness)?;
+        self.metrics.on_request();
+        Some(entry)
+    }
+}

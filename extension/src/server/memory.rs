@@ -1,7 +1,7 @@
 //! Giving a burst's memory back. Each open connection holds hyper's read and write buffers
-//! (8-16 KiB and more) and its task; once a burst of hundreds of connections has closed, glibc
-//! keeps the freed pages in its heap unless asked to return them. When the last connection of
-//! a burst closes, `malloc_trim` returns them to the system (docs/performance.md: the RSS row).
+//! (8-16 KiB and more) and its task; once a burst of hundreds of connections has closed, the
+//! allocator keeps the freed pages unless asked to return them. When the last connection of a
+//! burst closes, they are returned to the system (docs/performance.md: the RSS row).
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -42,15 +42,10 @@ impl Drop for Open<'_> {
     }
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_free_memory() {
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no preconditions.
-    let released = unsafe { libc::malloc_trim(0) };
-    tracing::debug!(released, "connection burst over: returned free heap pages");
+    crate::allocator::release_free_memory();
+    tracing::debug!("connection burst over: returned free heap pages");
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_memory() {}
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,8 @@
 
 use crate::auth::TokenSource;
 use crate::cache::{
-    CacheKey, Entry, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache, GIVE_UP_AFTER,
+    CacheKey, Entry, KeyView, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
+    GIVE_UP_AFTER,
 };
 use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
@@ -22,6 +23,7 @@ use axum::http::HeaderValue;
 use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -443,40 +445,64 @@ fn parameter_key(
     decrypt: bool,
     target: &Target,
 ) -> CacheKey {
-    CacheKey {
+    parameter_view(name, &parameter_selector(selector), decrypt, target).to_key()
+}
+
+/// The selector text of a parameter's key: empty for the latest version.
+fn parameter_selector(selector: Option<&Selector>) -> Cow<'static, str> {
+    match selector {
+        None => Cow::Borrowed(""),
+        Some(Selector::Version(v)) => Cow::Owned(format!("v{v}")),
+        Some(Selector::Label(l)) => Cow::Owned(format!("l:{l}")),
+    }
+}
+
+fn parameter_view<'a>(
+    name: &'a str,
+    selector: &'a str,
+    decrypt: bool,
+    target: &'a Target,
+) -> KeyView<'a> {
+    KeyView {
         service: Service::Ssm,
-        name: name.into(),
-        selector: match selector {
-            None => "".into(),
-            Some(Selector::Version(v)) => format!("v{v}").into(),
-            Some(Selector::Label(l)) => format!("l:{l}").into(),
-        },
+        name,
+        selector,
         decrypt,
-        target: target.clone(),
+        region: target.region.as_deref(),
+        role_arn: target.role_arn.as_deref(),
     }
 }
 
 /// One secret's cache key; `get` and `get-many` share it, so either fills the cache for both.
 fn secret_key(request: &SecretRequest) -> CacheKey {
+    secret_view(request, &secret_selector(request)).to_key()
+}
+
+/// The selector text of a secret's key: empty for the current version.
+fn secret_selector(request: &SecretRequest) -> Cow<'static, str> {
     // AWSCURRENT is the default stage: asking for it by name is the same value.
     let stage = request
         .version_stage
         .as_deref()
         .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
-    CacheKey {
+    match (&request.version_id, stage) {
+        (None, None) => Cow::Borrowed(""),
+        (id, stage) => Cow::Owned(format!(
+            "id={};stage={}",
+            id.as_deref().unwrap_or(""),
+            stage.unwrap_or("")
+        )),
+    }
+}
+
+fn secret_view<'a>(request: &'a SecretRequest, selector: &'a str) -> KeyView<'a> {
+    KeyView {
         service: Service::SecretsManager,
-        name: request.secret_id.as_str().into(),
-        selector: match (&request.version_id, stage) {
-            (None, None) => "".into(),
-            (id, stage) => format!(
-                "id={};stage={}",
-                id.as_deref().unwrap_or(""),
-                stage.unwrap_or("")
-            )
-            .into(),
-        },
+        name: &request.secret_id,
+        selector,
         decrypt: true,
-        target: request.target.clone(),
+        region: request.target.region.as_deref(),
+        role_arn: request.target.role_arn.as_deref(),
     }
 }
 

@@ -8,7 +8,6 @@
 //! A hit is one map lookup and one `Arc` clone: entries hold the response bytes ready to send.
 
 use crate::error::AppError;
-use crate::model::{Service, Target};
 use crate::object_files::StoredFile;
 use crate::stats::{Counter, Stats};
 use axum::http::{HeaderValue, StatusCode};
@@ -22,45 +21,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 mod background;
+mod key;
 mod renewal;
 mod store;
 
+pub use key::{CacheKey, KeyView};
 pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
 use store::{Index, Store};
-
-/// What identifies one cached value. Output shaping (`format=raw`) is not part of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey {
-    pub service: Service,
-    pub name: Box<str>,
-    /// Canonical version/label/stage text; empty for "latest" / "AWSCURRENT".
-    pub selector: Box<str>,
-    pub decrypt: bool,
-    pub target: Target,
-}
-
-/// By hand, because every hit hashes a key: the name and one word for the rest, plus whatever
-/// optional text is present (the derive made eight writes, ~210 instructions a hit).
-impl std::hash::Hash for CacheKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let Target { region, role_arn } = &self.target;
-        let flags = self.service as u64
-            | (self.decrypt as u64) << 8
-            | (region.is_some() as u64) << 9
-            | (role_arn.is_some() as u64) << 10
-            | (self.selector.len() as u64) << 16;
-        state.write_u64(flags);
-        state.write(self.name.as_bytes());
-        for text in [&*self.selector, region.as_deref().unwrap_or("")] {
-            if !text.is_empty() {
-                state.write(text.as_bytes());
-            }
-        }
-        if let Some(role) = role_arn {
-            state.write(role.as_bytes());
-        }
-    }
-}
 
 /// One cached value, rendered once when fetched.
 #[derive(Debug)]
@@ -291,7 +258,7 @@ impl ValueCache {
     /// refresh-ahead point also starts one background refresh when `fetch` can run detached.
     pub async fn get_or_fetch<F: Fetch>(
         self: &Arc<Self>,
-        mut key: CacheKey,
+        key: CacheKey,
         freshness: Freshness,
         fetch: F,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
@@ -303,7 +270,7 @@ impl ValueCache {
                 .map(|e| (Arc::new(e), Outcome::Miss));
         };
         let requested_at = Instant::now();
-        let cached = find(entries, &mut key);
+        let cached = find(entries, key.view());
         if let Some(entry) = &cached {
             // The age at the request, from the clock read above (one read fewer per hit).
             let age = requested_at.saturating_duration_since(entry.fetched_at);
@@ -408,7 +375,7 @@ impl ValueCache {
             .get_or_init(|| async {
                 // A flight that ended between our lookup and now already has what we need.
                 if let Some(entry) =
-                    find(entries, &mut key.clone()).filter(|e| e.fetched_at >= requested_at)
+                    find(entries, key.view()).filter(|e| e.fetched_at >= requested_at)
                 {
                     return Ok(entry);
                 }
@@ -473,7 +440,7 @@ impl ValueCache {
     /// each name, then fetch the missing ones together). Counts a hit when it answers.
     pub fn lookup(
         &self,
-        key: &mut CacheKey,
+        key: &CacheKey,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
         self.lookup_ageing(key, freshness).map(|(answer, _)| answer)
@@ -483,11 +450,11 @@ impl ValueCache {
     /// then refreshes its ageing entries together, with `refresh_many_ahead`).
     pub fn lookup_ageing(
         &self,
-        key: &mut CacheKey,
+        key: &CacheKey,
         freshness: Freshness,
     ) -> Option<(Result<Arc<Entry>, AppError>, bool)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
-        let entry = find(entries, key)?;
+        let entry = find(entries, key.view())?;
         let age = entry.age();
         let answer = self.answer(&entry, age, freshness)?;
         self.stats.hits.incr();
@@ -497,9 +464,9 @@ impl ValueCache {
     /// A fresh cached value for `key`, answered without waiting: `None` when it is missing,
     /// too old, a cached not-found, or due for refresh-ahead (which `get_or_fetch` starts).
     /// Counts a hit only when it answers; answers the entry's age too (one clock read a hit).
-    pub fn fresh(&self, mut key: CacheKey, freshness: Freshness) -> Option<(Arc<Entry>, Duration)> {
+    pub fn fresh(&self, key: KeyView, freshness: Freshness) -> Option<(Arc<Entry>, Duration)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
-        let entry = find(entries, &mut key)?;
+        let entry = find(entries, key)?;
         let age = entry.age();
         if age > entry.refresh_after {
             return None;
@@ -576,19 +543,19 @@ impl ValueCache {
 /// The entry that answers `key`, if any. A decrypting read also accepts a value stored without
 /// decryption when that value is decryption-neutral (no SecureString in it), so one fetch serves
 /// both spellings; a SecureString fetched without decryption (ciphertext) never answers a
-/// decrypting read. The common spelling, without decryption, stays one lookup. `key` is only
-/// borrowed mutably to probe its twin without allocating; it is left as it was.
-fn find(entries: &Entries, key: &mut CacheKey) -> Option<Arc<Entry>> {
+/// decrypting read. The common spelling, without decryption, stays one lookup.
+fn find(entries: &Entries, key: KeyView) -> Option<Arc<Entry>> {
     if let Some(entry) = entries.get(key) {
         return Some(entry);
     }
     if !key.decrypt {
         return None;
     }
-    key.decrypt = false;
-    let plain = entries.get(key).filter(|e| e.decryption_neutral);
-    key.decrypt = true;
-    plain
+    let plain = KeyView {
+        decrypt: false,
+        ..key
+    };
+    entries.get(plain).filter(|e| e.decryption_neutral)
 }
 
 /// moka bounds one total weight; the weigher and capacity that make it keep two bounds.

@@ -93,7 +93,7 @@ impl App {
         let mut found: Vec<Option<Arc<Entry>>> = vec![None; wanted.len()];
         let (mut missing, mut ageing) = (Vec::new(), Vec::new());
         for (i, w) in wanted.iter_mut().enumerate() {
-            match self.cache.lookup_ageing(&mut w.key, freshness) {
+            match self.cache.lookup_ageing(&w.key, freshness) {
                 Some((Ok(entry), due)) => {
                     found[i] = Some(entry);
                     if due {

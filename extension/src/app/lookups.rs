@@ -3,8 +3,11 @@
 //! without a future (`routes::answer_hit`), with the value's age, and decline everything else: a miss, a cached
 //! not-found, a value due for refresh-ahead, a forced refresh.
 
-use super::{parameter_key, secret_key, App, MIN_S3_KEEP};
-use crate::cache::{CacheKey, Entry, Freshness, ValueCache};
+use super::{
+    parameter_key, parameter_selector, parameter_view, secret_key, secret_selector, secret_view,
+    App, MIN_S3_KEEP,
+};
+use crate::cache::{CacheKey, Entry, Freshness, KeyView, ValueCache};
 use crate::model::{ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Service};
 use crate::query::ReadOptions;
 use std::sync::Arc;
@@ -51,11 +54,7 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> (CacheKey, Freshness) {
-        let freshness = Freshness {
-            ttl: self.secrets_ttl,
-            max_age: options.max_age,
-        };
-        (secret_key(request), freshness)
+        (secret_key(request), self.secrets_freshness(options))
     }
 
     pub(super) fn object_lookup(
@@ -92,13 +91,27 @@ impl App {
         }
     }
 
+    fn secrets_freshness(&self, options: ReadOptions) -> Freshness {
+        Freshness {
+            ttl: self.secrets_ttl,
+            max_age: options.max_age,
+        }
+    }
+
+    /// The hits look up by a view of the key: building the key would copy its name.
     pub fn cached_parameter(
         &self,
         request: &ParameterRequest,
         options: ReadOptions,
     ) -> Option<(Arc<Entry>, Duration)> {
-        let (key, freshness) = self.parameter_lookup(request, options);
-        self.answer_now(&self.cache, key, freshness)
+        let selector = parameter_selector(request.selector.as_ref());
+        let key = parameter_view(
+            &request.name,
+            &selector,
+            request.with_decryption,
+            &request.target,
+        );
+        self.answer_now(&self.cache, key, self.ssm_freshness(options))
     }
 
     pub fn cached_path(
@@ -107,7 +120,7 @@ impl App {
         options: ReadOptions,
     ) -> Option<(Arc<Entry>, Duration)> {
         let (key, freshness) = self.path_lookup(request, options);
-        self.answer_now(&self.cache, key, freshness)
+        self.answer_now(&self.cache, key.view(), freshness)
     }
 
     pub fn cached_secret(
@@ -115,8 +128,9 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> Option<(Arc<Entry>, Duration)> {
-        let (key, freshness) = self.secret_lookup(request, options);
-        self.answer_now(&self.cache, key, freshness)
+        let selector = secret_selector(request);
+        let key = secret_view(request, &selector);
+        self.answer_now(&self.cache, key, self.secrets_freshness(options))
     }
 
     pub fn cached_object(
@@ -125,14 +139,14 @@ impl App {
         options: ReadOptions,
     ) -> Option<(Arc<Entry>, Duration)> {
         let (key, freshness) = self.object_lookup(request, options);
-        self.answer_now(&self.objects, key, freshness)
+        self.answer_now(&self.objects, key.view(), freshness)
     }
 
     /// Counted as a request (metrics) only when it answers; otherwise the full read counts it.
     fn answer_now(
         &self,
         cache: &ValueCache,
-        key: CacheKey,
+        key: KeyView,
         freshness: Freshness,
     ) -> Option<(Arc<Entry>, Duration)> {
         let entry = cache.fresh(key, freshness)?;

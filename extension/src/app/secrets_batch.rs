@@ -86,8 +86,8 @@ impl App {
             .as_deref()
             .is_none_or(|s| s == CURRENT);
         for (i, single) in singles.iter().enumerate() {
-            let mut key = secret_key(single);
-            match self.cache.lookup_ageing(&mut key, freshness) {
+            let key = secret_key(single);
+            match self.cache.lookup_ageing(&key, freshness) {
                 Some((Ok(entry), due)) => {
                     answers[i] = Some(Ok(entry));
                     if due && current {

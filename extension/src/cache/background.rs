@@ -46,7 +46,7 @@ impl ValueCache {
                         return background.await.map(Arc::new);
                     };
                     // Renewed between the hit and now: nothing left to do.
-                    if let Some(newer) = entries.get(&key).filter(|e| e.fetched_at > due_at) {
+                    if let Some(newer) = entries.get(key.view()).filter(|e| e.fetched_at > due_at) {
                         return Ok(newer);
                     }
                     match tokio::time::timeout(cache.renewal.give_up_after, background).await {

@@ -11,8 +11,8 @@
 //! it), and leaves it when moka removes it (the eviction listener: size, expiry, replacement,
 //! invalidation) or is invalidated here.
 
-use super::{CacheKey, Entry, Hasher};
-use std::collections::HashMap;
+use super::{CacheKey, Entry, Hasher, KeyView};
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -24,13 +24,22 @@ struct Slot {
     last_read: AtomicU64,
 }
 
-#[derive(Default)]
 pub struct Index {
     map: RwLock<HashMap<CacheKey, Slot, Hasher>>,
     /// The read clock: every hit takes the next stamp.
     reads: AtomicU64,
     /// Keys read since the last replay, each once.
     read_since: Mutex<Vec<CacheKey>>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            map: RwLock::new(HashMap::with_hasher(Hasher::default())),
+            reads: AtomicU64::new(0),
+            read_since: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Index {
@@ -56,9 +65,9 @@ impl Store {
         Store { moka, index }
     }
 
-    pub fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+    pub fn get(&self, key: KeyView) -> Option<Arc<Entry>> {
         let map = self.index.map.read().expect("index lock");
-        let slot = map.get(key)?;
+        let slot = map.get(&key)?;
         let stamp = self.index.reads.fetch_add(1, Relaxed) + 1;
         if slot.last_read.swap(stamp, Relaxed) == 0 {
             // First read since the replay: remembered once, so later hits only stamp.
@@ -66,7 +75,7 @@ impl Store {
                 .read_since
                 .lock()
                 .expect("index lock")
-                .push(key.clone());
+                .push(key.to_key());
         }
         Some(slot.entry.clone())
     }
@@ -187,18 +196,18 @@ mod tests {
         }
         // Read in the order c, a, c, b: `a` is now the least recently read.
         for name in ["c", "a", "c", "b"] {
-            assert!(store.get(&key(name)).is_some());
+            assert!(store.get(key(name).view()).is_some());
         }
         store.insert(key("d"), entry("v"));
         store.run_pending_tasks();
         let removed = removed.lock().unwrap().clone();
         assert_eq!(removed, vec![("a".to_owned(), RemovalCause::Size)]);
         assert!(
-            store.get(&key("a")).is_none(),
+            store.get(key("a").view()).is_none(),
             "the evicted key left the index"
         );
         for name in ["b", "c", "d"] {
-            assert!(store.get(&key(name)).is_some(), "{name} stays");
+            assert!(store.get(key(name).view()).is_some(), "{name} stays");
         }
     }
 
@@ -212,7 +221,7 @@ mod tests {
             removed.lock().unwrap().clone(),
             vec![("a".to_owned(), RemovalCause::Replaced)]
         );
-        assert_eq!(&store.get(&key("a")).unwrap().json[..], b"new");
+        assert_eq!(&store.get(key("a").view()).unwrap().json[..], b"new");
     }
 
     #[test]
@@ -220,7 +229,7 @@ mod tests {
         let (store, _) = store(10);
         store.insert(key("a"), entry("v"));
         store.invalidate(&key("a"));
-        assert!(store.get(&key("a")).is_none());
+        assert!(store.get(key("a").view()).is_none());
         assert_eq!(store.entry_count(), 0);
     }
 }

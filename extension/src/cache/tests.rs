@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{Service, Target};
 use axum::http::StatusCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -368,8 +369,8 @@ async fn a_secure_string_keeps_the_spellings_apart() {
         ("plain".into(), false)
     );
     // A lookup (get-many) follows the same rule and leaves the key as it was.
-    let mut probe = decrypting("s");
-    assert!(cache.lookup(&mut probe, TTL).is_some());
+    let probe = decrypting("s");
+    assert!(cache.lookup(&probe, TTL).is_some());
     assert!(probe.decrypt);
 }
 

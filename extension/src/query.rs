@@ -729,10 +729,15 @@ pub(crate) fn split_selector(full: &str) -> Result<(&str, Option<Selector>), App
     if full.starts_with(SECRETS_REFERENCE) {
         return Ok((full, None));
     }
-    let searchable_from = match full.find(":parameter/") {
-        Some(i) if full.starts_with("arn:") => i + ":parameter/".len(),
-        _ if full.starts_with("arn:") => return Ok((full, None)),
-        _ => 0,
+    // Only an ARN is searched for `:parameter/`: setting up a substring search costs more
+    // than the rest of parsing a plain name.
+    let searchable_from = if full.starts_with("arn:") {
+        match full.find(":parameter/") {
+            Some(i) => i + ":parameter/".len(),
+            None => return Ok((full, None)),
+        }
+    } else {
+        0
     };
     match full[searchable_from..].rfind(':') {
         None => Ok((full, None)),

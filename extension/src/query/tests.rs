@@ -1,3 +1,4 @@
+use super::syntax::{decode, split, Span};
 use super::*;
 
 fn parameter(query: &str) -> Result<ParameterRequest, AppError> {

@@ -8,10 +8,8 @@
 //! A hit is one map lookup and one `Arc` clone: entries hold the response bytes ready to send.
 
 use crate::error::AppError;
-use crate::object_files::StoredFile;
 use crate::stats::{Counter, Stats};
-use axum::http::{HeaderValue, StatusCode};
-use bytes::Bytes;
+use axum::http::StatusCode;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use std::collections::HashMap;
@@ -21,141 +19,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 mod background;
+mod entry;
 mod key;
 mod renewal;
 mod store;
 
+pub use entry::{Entry, Freshness, Outcome};
 pub use key::{CacheKey, KeyView};
 pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
 use store::{Index, Store};
-
-/// One cached value, rendered once when fetched.
-#[derive(Debug)]
-pub struct Entry {
-    /// The JSON answer.
-    pub json: Bytes,
-    /// The bare value for `format=raw` (empty when the value is a file).
-    pub raw: Bytes,
-    pub raw_content_type: HeaderValue,
-    /// An S3 object's file, deleted when the entry leaves the cache.
-    pub file: Option<StoredFile>,
-    /// The upstream ETag, for conditional revalidation.
-    pub etag: Option<String>,
-    /// A cached not-found answer (`SIDECACHE_NEGATIVE_TTL`) instead of a value.
-    not_found: Option<AppError>,
-    /// The value is the same with or without decryption (SSM String and StringList; no
-    /// SecureString in it): stored under the key without decryption, it answers both.
-    pub decryption_neutral: bool,
-    pub fetched_at: Instant,
-    /// This entry's TTL: the kind's TTL shortened by jitter when stored.
-    ttl: Duration,
-    /// Past this age a hit also starts a background refresh (`Duration::MAX`: never).
-    refresh_after: Duration,
-    /// How long moka keeps the entry: TTL plus the stale-if-error window.
-    keep_for: Duration,
-}
-
-impl Entry {
-    pub fn new(json: Bytes, raw: Bytes, raw_content_type: HeaderValue) -> Self {
-        Entry {
-            json,
-            raw,
-            raw_content_type,
-            file: None,
-            etag: None,
-            not_found: None,
-            decryption_neutral: false,
-            fetched_at: Instant::now(),
-            ttl: Duration::ZERO,
-            refresh_after: Duration::MAX,
-            keep_for: Duration::ZERO,
-        }
-    }
-
-    fn not_found(error: AppError) -> Self {
-        Entry {
-            not_found: Some(error),
-            ..Entry::new(Bytes::new(), Bytes::new(), HeaderValue::from_static(""))
-        }
-    }
-
-    pub fn with_file(mut self, file: StoredFile, etag: Option<String>) -> Self {
-        self.file = Some(file);
-        self.etag = etag;
-        self
-    }
-
-    /// The same value confirmed unchanged upstream just now (a 304): its TTL starts again.
-    pub fn renewed(&self) -> Entry {
-        Entry {
-            json: self.json.clone(),
-            raw: self.raw.clone(),
-            raw_content_type: self.raw_content_type.clone(),
-            file: self.file.clone(),
-            etag: self.etag.clone(),
-            not_found: None,
-            decryption_neutral: self.decryption_neutral,
-            fetched_at: Instant::now(),
-            ttl: Duration::ZERO,
-            refresh_after: Duration::MAX,
-            keep_for: Duration::ZERO,
-        }
-    }
-
-    pub fn age(&self) -> Duration {
-        self.fetched_at.elapsed()
-    }
-
-    /// What the entry counts against its budget: the file's bytes for an S3 object (the
-    /// budget is the directory's), else the bytes held in memory.
-    fn size(&self) -> u64 {
-        match &self.file {
-            Some(file) => file.size,
-            None => (self.json.len() + self.raw.len() + std::mem::size_of::<Entry>()) as u64,
-        }
-    }
-}
-
-/// How a value was obtained, sent as `X-Cache`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Hit,
-    Miss,
-    /// An expired (or force-refreshed) entry was fetched again.
-    Refresh,
-    /// The refresh failed transiently; an expired entry was served.
-    Stale,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Hit => "hit",
-            Outcome::Miss => "miss",
-            Outcome::Refresh => "refresh",
-            Outcome::Stale => "stale",
-        }
-    }
-}
-
-/// Freshness wanted by one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Freshness {
-    pub ttl: Duration,
-    /// `maxAge=` from the request: serve only a value at most this old (0 forces a refresh).
-    pub max_age: Option<Duration>,
-}
-
-impl Freshness {
-    fn limit(&self) -> Duration {
-        self.limit_for(self.ttl)
-    }
-
-    /// The age limit for an entry whose own (jittered) TTL is `ttl`.
-    fn limit_for(&self, ttl: Duration) -> Duration {
-        self.max_age.map_or(ttl, |m| m.min(ttl))
-    }
-}
 
 type Flight = Arc<OnceCell<Result<Arc<Entry>, AppError>>>;
 /// foldhash instead of SipHash: keys are ours, not attacker-chosen in bulk, and hashing is a

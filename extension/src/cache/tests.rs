@@ -1,6 +1,8 @@
 use super::*;
 use crate::model::{Service, Target};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn key(name: &str) -> CacheKey {

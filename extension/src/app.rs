@@ -5,25 +5,21 @@
 
 use crate::auth::TokenSource;
 use crate::cache::{
-    CacheKey, Entry, KeyView, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache,
-    GIVE_UP_AFTER,
+    CacheKey, Entry, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache, GIVE_UP_AFTER,
 };
 use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
 use crate::metrics::Metrics;
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, Secret, SecretRequest,
-    Selector, Service, Target, UpstreamError,
+    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, SecretRequest, Service,
+    UpstreamError,
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
 use crate::stats::{CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
 use axum::http::HeaderValue;
-use base64::Engine;
 use bytes::Bytes;
-use serde::Serialize;
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +28,11 @@ use tokio::sync::watch;
 mod batch;
 mod batch_ahead;
 mod lookups;
+mod render;
 mod secrets_batch;
+
+use lookups::{parameter_key, secret_key};
+use render::{parameter_entry, render, secret_entry, ObjectBody, ParametersBody, ResultMetadata};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -59,46 +59,6 @@ pub struct App {
     /// are answered `ShuttingDown` (503), so the process exits within the deadline whatever
     /// the upstream's latency.
     cut: watch::Sender<bool>,
-}
-
-/// Both AWS answers carry an empty `ResultMetadata` object, as the AWS extension's do.
-#[derive(Serialize)]
-struct ResultMetadata {}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ParameterBody<'a> {
-    parameter: &'a Parameter,
-    result_metadata: ResultMetadata,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ParametersBody<'a> {
-    parameters: &'a [Parameter],
-    result_metadata: ResultMetadata,
-}
-
-/// `/s3/get`'s answer: where the file is, and what S3 said about it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectBody<'a> {
-    path: &'a str,
-    bucket: &'a str,
-    key: &'a str,
-    version_id: Option<&'a str>,
-    etag: Option<&'a str>,
-    size: u64,
-    last_modified: Option<&'a str>,
-    content_type: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct SecretBody<'a> {
-    #[serde(flatten)]
-    secret: &'a Secret,
-    result_metadata: ResultMetadata,
 }
 
 impl App {
@@ -436,108 +396,4 @@ fn renewal(config: &Config) -> Renewal {
         jitter: TtlJitter::new(config.ttl_jitter_percent, TtlJitter::random_seed()),
         give_up_after: GIVE_UP_AFTER,
     }
-}
-
-/// One parameter's cache key; `get` and `get-many` share it, so either fills the cache for both.
-fn parameter_key(
-    name: &str,
-    selector: Option<&Selector>,
-    decrypt: bool,
-    target: &Target,
-) -> CacheKey {
-    parameter_view(name, &parameter_selector(selector), decrypt, target).to_key()
-}
-
-/// The selector text of a parameter's key: empty for the latest version.
-fn parameter_selector(selector: Option<&Selector>) -> Cow<'static, str> {
-    match selector {
-        None => Cow::Borrowed(""),
-        Some(Selector::Version(v)) => Cow::Owned(format!("v{v}")),
-        Some(Selector::Label(l)) => Cow::Owned(format!("l:{l}")),
-    }
-}
-
-fn parameter_view<'a>(
-    name: &'a str,
-    selector: &'a str,
-    decrypt: bool,
-    target: &'a Target,
-) -> KeyView<'a> {
-    KeyView {
-        service: Service::Ssm,
-        name,
-        selector,
-        decrypt,
-        region: target.region.as_deref(),
-        role_arn: target.role_arn.as_deref(),
-    }
-}
-
-/// One secret's cache key; `get` and `get-many` share it, so either fills the cache for both.
-fn secret_key(request: &SecretRequest) -> CacheKey {
-    secret_view(request, &secret_selector(request)).to_key()
-}
-
-/// The selector text of a secret's key: empty for the current version.
-fn secret_selector(request: &SecretRequest) -> Cow<'static, str> {
-    // AWSCURRENT is the default stage: asking for it by name is the same value.
-    let stage = request
-        .version_stage
-        .as_deref()
-        .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
-    match (&request.version_id, stage) {
-        (None, None) => Cow::Borrowed(""),
-        (id, stage) => Cow::Owned(format!(
-            "id={};stage={}",
-            id.as_deref().unwrap_or(""),
-            stage.unwrap_or("")
-        )),
-    }
-}
-
-fn secret_view<'a>(request: &'a SecretRequest, selector: &'a str) -> KeyView<'a> {
-    KeyView {
-        service: Service::SecretsManager,
-        name: &request.secret_id,
-        selector,
-        decrypt: true,
-        region: request.target.region.as_deref(),
-        role_arn: request.target.role_arn.as_deref(),
-    }
-}
-
-/// One secret's cached answer: the `get` body, and the bare value for `format=raw`.
-fn secret_entry(secret: &Secret) -> Entry {
-    let json = render(&SecretBody {
-        secret,
-        result_metadata: ResultMetadata {},
-    });
-    let (raw, content_type) = match (&secret.secret_string, &secret.secret_binary) {
-        (Some(text), _) => (Bytes::from(text.clone()), TEXT),
-        (None, Some(b64)) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .unwrap_or_default();
-            (Bytes::from(bytes), BINARY)
-        }
-        (None, None) => (Bytes::new(), TEXT),
-    };
-    Entry::new(json, raw, content_type)
-}
-
-/// One parameter's cached answer: the `get` body, and the bare value for `format=raw`.
-fn parameter_entry(parameter: Parameter) -> Entry {
-    let json = render(&ParameterBody {
-        parameter: &parameter,
-        result_metadata: ResultMetadata {},
-    });
-    let decryption_neutral = parameter.decryption_neutral();
-    let mut entry = Entry::new(json, Bytes::from(parameter.value.unwrap_or_default()), TEXT);
-    entry.decryption_neutral = decryption_neutral;
-    entry
-}
-
-fn render<T: Serialize>(body: &T) -> Bytes {
-    // Serialising plain structs of strings and numbers cannot fail.
-    Bytes::from(serde_json::to_vec(body).expect("response body serialises"))
 }

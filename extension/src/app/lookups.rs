@@ -3,13 +3,13 @@
 //! without a future (`routes::answer_hit`), with the value's age, and decline everything else: a miss, a cached
 //! not-found, a value due for refresh-ahead, a forced refresh.
 
-use super::{
-    parameter_key, parameter_selector, parameter_view, secret_key, secret_selector, secret_view,
-    App, MIN_S3_KEEP,
-};
+use super::{App, MIN_S3_KEEP};
 use crate::cache::{CacheKey, Entry, Freshness, KeyView, ValueCache};
-use crate::model::{ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Service};
+use crate::model::{
+    ObjectRequest, ParameterRequest, PathRequest, SecretRequest, Selector, Service, Target,
+};
 use crate::query::ReadOptions;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,5 +152,73 @@ impl App {
         let entry = cache.fresh(key, freshness)?;
         self.metrics.on_request();
         Some(entry)
+    }
+}
+
+/// One parameter's cache key; `get` and `get-many` share it, so either fills the cache for both.
+pub(super) fn parameter_key(
+    name: &str,
+    selector: Option<&Selector>,
+    decrypt: bool,
+    target: &Target,
+) -> CacheKey {
+    parameter_view(name, &parameter_selector(selector), decrypt, target).to_key()
+}
+
+/// The selector text of a parameter's key: empty for the latest version.
+pub(super) fn parameter_selector(selector: Option<&Selector>) -> Cow<'static, str> {
+    match selector {
+        None => Cow::Borrowed(""),
+        Some(Selector::Version(v)) => Cow::Owned(format!("v{v}")),
+        Some(Selector::Label(l)) => Cow::Owned(format!("l:{l}")),
+    }
+}
+
+pub(super) fn parameter_view<'a>(
+    name: &'a str,
+    selector: &'a str,
+    decrypt: bool,
+    target: &'a Target,
+) -> KeyView<'a> {
+    KeyView {
+        service: Service::Ssm,
+        name,
+        selector,
+        decrypt,
+        region: target.region.as_deref(),
+        role_arn: target.role_arn.as_deref(),
+    }
+}
+
+/// One secret's cache key; `get` and `get-many` share it, so either fills the cache for both.
+pub(super) fn secret_key(request: &SecretRequest) -> CacheKey {
+    secret_view(request, &secret_selector(request)).to_key()
+}
+
+/// The selector text of a secret's key: empty for the current version.
+pub(super) fn secret_selector(request: &SecretRequest) -> Cow<'static, str> {
+    // AWSCURRENT is the default stage: asking for it by name is the same value.
+    let stage = request
+        .version_stage
+        .as_deref()
+        .filter(|s| *s != "AWSCURRENT" || request.version_id.is_some());
+    match (&request.version_id, stage) {
+        (None, None) => Cow::Borrowed(""),
+        (id, stage) => Cow::Owned(format!(
+            "id={};stage={}",
+            id.as_deref().unwrap_or(""),
+            stage.unwrap_or("")
+        )),
+    }
+}
+
+pub(super) fn secret_view<'a>(request: &'a SecretRequest, selector: &'a str) -> KeyView<'a> {
+    KeyView {
+        service: Service::SecretsManager,
+        name: &request.secret_id,
+        selector,
+        decrypt: true,
+        region: request.target.region.as_deref(),
+        role_arn: request.target.role_arn.as_deref(),
     }
 }

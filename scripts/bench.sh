@@ -11,6 +11,10 @@
 #   BENCH_IDLE_WAIT=300 scripts/bench.sh  # first wait (up to 300 s) for an idle machine
 #   SIDECACHE_BIN=path scripts/bench.sh   # measure another build
 #   BENCH_PEER_BIN=path scripts/bench.sh  # the agent's figures beside ours (make bench-peer)
+#   BENCH_BASELINE_BIN=path scripts/bench.sh
+#       another sidecache build (an earlier commit's target/release/sidecache) measured beside
+#       this one in rows 9-13, starts interleaved: on a noisy host the CPU rows of two runs
+#       cannot be compared, two columns of one run can.
 #
 # Installs wrk and valgrind with apt when they are missing. Everything started here (moto,
 # sidecache, valgrind) is stopped on exit; logs, wrk output and callgrind files stay in the
@@ -62,6 +66,7 @@ trap 'exit 143' TERM
 
 peer_args=()
 [ -z "${BENCH_PEER_BIN:-}" ] || peer_args=(--peer-bin "$BENCH_PEER_BIN")
+[ -z "${BENCH_BASELINE_BIN:-}" ] || peer_args+=(--baseline-bin "$BENCH_BASELINE_BIN")
 
 "$PY" scripts/bench/run.py --bin "$BIN" --workdir "$workdir" "${profile_args[@]}" "${peer_args[@]}" &
 driver=$!

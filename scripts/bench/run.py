@@ -475,6 +475,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--profile-bin", help="unstripped build of the same code: top functions by callgrind")
     ap.add_argument("--peer-bin", help="aws_secretsmanager_agent binary: its figures beside ours (make bench-peer)")
+    ap.add_argument("--baseline-bin", help="another sidecache build: its rows 9-13 beside ours, starts interleaved")
     a = ap.parse_args()
     workdir = Path(a.workdir)
     # A private copy: a rebuild of target/release during the run must not change what is measured.
@@ -687,12 +688,14 @@ def lambda_section(a, binary, workdir, procs, env, moto_port):
                 SECRETS_MANAGER_TTL="3600", AWS_SESSION_TOKEN=TOKEN)
     value = "/secretsmanager/get?secretId=" + urllib.parse.quote(SECRET, safe="")
     servers = [lam.Server("sidecache", binary, "ours", base, TOKEN, str(workdir))]
+    if a.baseline_bin:
+        servers.append(lam.Server("baseline build", a.baseline_bin, "ours", base, TOKEN, str(workdir)))
     if a.peer_bin:
         servers.append(lam.Server("agent 2.1.0", a.peer_bin, "peer", base, TOKEN, str(workdir)))
     out["servers"] = [s.label for s in servers]
     log(f"CPU at first /ping and first value over TLS, {lam.CPU_RUNS} starts each")
     out["sleep"] = lam.sleep_baseline(procs)
-    out["cpu"] = {s.label: lam.cpu_starts(procs, s, value) for s in servers}
+    out["cpu"] = lam.cpu_starts(procs, servers, value)
     cg, why = lam.cgroup_path()
     out["cgroup_note"] = why
     if cg:

@@ -144,20 +144,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Service, Target};
+    use crate::cache::tests::key;
     use bytes::Bytes;
     use moka::notification::RemovalCause;
     use moka::policy::EvictionPolicy;
-
-    fn key(name: &str) -> CacheKey {
-        CacheKey {
-            service: Service::Ssm,
-            name: name.into(),
-            selector: "".into(),
-            decrypt: false,
-            target: Target::default(),
-        }
-    }
 
     fn entry(text: &'static str) -> Arc<Entry> {
         Arc::new(Entry::new(

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn key(name: &str) -> CacheKey {
+/// A plain SSM key (also used by `store`'s tests).
+pub(super) fn key(name: &str) -> CacheKey {
     CacheKey {
         service: Service::Ssm,
         name: name.into(),

@@ -43,14 +43,19 @@ fn counted_fetch(
     })
 }
 
-/// Waits until the cached entry of `name` is older than `age` (the clock passing a threshold).
-async fn wait_until_older(cache: &ValueCache, name: &str, age: Duration) {
-    let entry = cache
+/// The entry stored under `name`, as a hit would find it.
+fn stored(cache: &ValueCache, name: &str) -> Arc<Entry> {
+    cache
         .entries
         .as_ref()
         .unwrap()
         .get(key(name).view())
-        .unwrap();
+        .unwrap()
+}
+
+/// Waits until the cached entry of `name` is older than `age` (the clock passing a threshold).
+async fn wait_until_older(cache: &ValueCache, name: &str, age: Duration) {
+    let entry = stored(cache, name);
     while entry.age() <= age {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -109,12 +114,7 @@ async fn a_failed_background_refresh_changes_nothing() {
         .get_or_fetch(key("a"), SHORT, counted_fetch(&calls, ANSWERS))
         .await
         .unwrap();
-    let before = cache
-        .entries
-        .as_ref()
-        .unwrap()
-        .get(key("a").view())
-        .unwrap();
+    let before = stored(&cache, "a");
     wait_until_older(&cache, "a", Duration::from_millis(200)).await;
     for expected_calls in [2, 3] {
         let (entry, outcome) = cache
@@ -124,12 +124,7 @@ async fn a_failed_background_refresh_changes_nothing() {
         assert_eq!((&entry.json[..], outcome), (&b"v1"[..], Outcome::Hit));
         wait_for_flights(&cache).await;
         assert_eq!(calls.load(Ordering::SeqCst), expected_calls);
-        let now = cache
-            .entries
-            .as_ref()
-            .unwrap()
-            .get(key("a").view())
-            .unwrap();
+        let now = stored(&cache, "a");
         assert!(Arc::ptr_eq(&before, &now), "the entry is untouched");
     }
 }
@@ -191,12 +186,7 @@ async fn a_stalled_background_refresh_gives_up_and_changes_nothing() {
         .get_or_fetch(key("a"), ttl, counted_fetch(&calls, ANSWERS))
         .await
         .unwrap();
-    let before = cache
-        .entries
-        .as_ref()
-        .unwrap()
-        .get(key("a").view())
-        .unwrap();
+    let before = stored(&cache, "a");
     wait_until_older(&cache, "a", Duration::from_millis(60)).await;
     let stalled = Refreshable(std::future::pending::<Result<Entry, AppError>>);
     let (entry, outcome) = cache.get_or_fetch(key("a"), ttl, stalled).await.unwrap();
@@ -204,12 +194,7 @@ async fn a_stalled_background_refresh_gives_up_and_changes_nothing() {
     assert!(cache.inflight.lock().unwrap().contains_key(&key("a")));
     // The limit ends the flight; the entry is untouched and the next hit may try again.
     wait_for_flights(&cache).await;
-    let now = cache
-        .entries
-        .as_ref()
-        .unwrap()
-        .get(key("a").view())
-        .unwrap();
+    let now = stored(&cache, "a");
     assert!(Arc::ptr_eq(&before, &now));
     let (_, outcome) = cache
         .get_or_fetch(key("a"), ttl, counted_fetch(&calls, ANSWERS))

@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
+use crate::restore::FirstRequest;
 use crate::stats::{CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
 use axum::http::HeaderValue;
@@ -55,6 +56,8 @@ pub struct App {
     cache_max_bytes: u64,
     s3_max_bytes: u64,
     started_at: Instant,
+    /// Fires the prefetch that waits for the first request (SnapStart).
+    pub first_request: FirstRequest,
     /// Set shortly before the shutdown drain ends: upstream waits still in flight stop and
     /// are answered `ShuttingDown` (503), so the process exits within the deadline whatever
     /// the upstream's latency.
@@ -114,8 +117,19 @@ impl App {
             cache_max_bytes: config.cache_max_bytes,
             s3_max_bytes: config.s3_max_bytes,
             started_at: Instant::now(),
+            first_request: if config.prefetch_at_init || config.prefetch.is_empty() {
+                FirstRequest::default()
+            } else {
+                FirstRequest::armed()
+            },
             cut: watch::Sender::new(false),
         }
+    }
+
+    /// Every read request, first thing: a due metrics line, the prefetch waiting for a request.
+    fn on_request(&self) {
+        self.metrics.on_request();
+        self.first_request.on_request();
     }
 
     /// Ends every upstream wait, now and from now on, with `ShuttingDown`.
@@ -133,7 +147,7 @@ impl App {
         request: &ParameterRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let (key, freshness) = self.parameter_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
@@ -156,7 +170,7 @@ impl App {
         request: &PathRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let (key, freshness) = self.path_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
@@ -187,7 +201,7 @@ impl App {
         request: &SecretRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let (key, freshness) = self.secret_lookup(request, options);
         let fetch = || {
             let (reader, request) = (self.reader(), request.clone());
@@ -221,7 +235,7 @@ impl App {
         request: &ObjectRequest,
         options: ReadOptions,
     ) -> Result<(Arc<Entry>, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let (key, freshness) = self.object_lookup(request, options);
         self.objects
             .get_or_fetch(key, freshness, |previous: Option<Arc<Entry>>| async move {

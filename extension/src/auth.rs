@@ -3,7 +3,6 @@
 //! The token guards against SSRF: a handler tricked into fetching a URL cannot set the header.
 //! For the same reason anything carrying `X-Forwarded-For` (a proxy in the path) is refused.
 
-use crate::app::App;
 use crate::error::AppError;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use std::future::Future;
@@ -42,8 +41,12 @@ pub struct FileToken {
 
 pub struct CredentialsToken {
     source: Arc<dyn SessionTokenSource>,
+    /// The session token last resolved; empty (matching nothing) until one is.
     current: RwLock<Arc<[u8]>>,
     last_refresh: Mutex<Instant>,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN` with container credentials (SnapStart): the value
+    /// the handler has, accepted as well as the session token.
+    container: Option<Box<[u8]>>,
 }
 
 /// Constant-time comparison, eight bytes a step: a Lambda session token is about a kilobyte,
@@ -75,14 +78,38 @@ impl TokenSource {
         }))
     }
 
-    /// Resolves the first token now; `None` when the credentials carry no session token.
-    pub async fn credentials(source: Arc<dyn SessionTokenSource>) -> Option<Self> {
-        let token = source.session_token().await?;
+    /// The session token of `source`'s credentials. Without a `container` token it is resolved
+    /// now, and `None` when the credentials carry none. With one (SnapStart), nothing is resolved
+    /// at start-up (INIT makes no call it need not, and credentials change at a restore): the
+    /// container token is accepted at once, the session token once presented.
+    pub async fn credentials(
+        source: Arc<dyn SessionTokenSource>,
+        container: Option<&str>,
+    ) -> Option<Self> {
+        let (current, last_refresh) = match container {
+            // The first session token presented may be resolved at once.
+            Some(_) => (Arc::from(&b""[..]), Instant::now() - CREDENTIALS_RECHECK),
+            None => (
+                Arc::from(source.session_token().await?.into_bytes()),
+                Instant::now(),
+            ),
+        };
         Some(TokenSource::Credentials(CredentialsToken {
             source,
-            current: RwLock::new(Arc::from(token.into_bytes())),
-            last_refresh: Mutex::new(Instant::now()),
+            current: RwLock::new(current),
+            last_refresh: Mutex::new(last_refresh),
+            container: container.map(|t| t.as_bytes().into()),
         }))
+    }
+
+    /// After a SnapStart restore Lambda has swapped the credentials: the session token held
+    /// from before is no longer accepted, the current one is resolved when presented.
+    pub fn restored(&self) {
+        if let TokenSource::Credentials(credentials) = self {
+            *credentials.current.write().expect("token lock") = Arc::from(&b""[..]);
+            *credentials.last_refresh.lock().expect("token lock") =
+                Instant::now() - CREDENTIALS_RECHECK;
+        }
     }
 
     pub async fn verify(&self, presented: &[u8]) -> bool {
@@ -99,9 +126,9 @@ impl TokenSource {
         match self {
             TokenSource::Fixed(token) => Some(same(token, presented)),
             TokenSource::File(file) => Some(file.verify(presented)),
-            TokenSource::Credentials(credentials) => {
-                same(&credentials.current(), presented).then_some(true)
-            }
+            TokenSource::Credentials(credentials) => (credentials.is_container_token(presented)
+                || same(&credentials.current(), presented))
+            .then_some(true),
         }
     }
 }
@@ -154,8 +181,14 @@ impl FileToken {
 }
 
 impl CredentialsToken {
+    fn is_container_token(&self, presented: &[u8]) -> bool {
+        self.container
+            .as_deref()
+            .is_some_and(|token| same(token, presented))
+    }
+
     async fn verify(&self, presented: &[u8]) -> bool {
-        if same(&self.current(), presented) {
+        if self.is_container_token(presented) || same(&self.current(), presented) {
             return true;
         }
         {
@@ -182,9 +215,13 @@ impl CredentialsToken {
 }
 
 /// For endpoints that need the token: no forwarded request, and the right token.
-pub async fn authorize(app: &App, headers: &HeaderMap, path: &str) -> Result<(), AppError> {
+pub async fn authorize(
+    token: &TokenSource,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(), AppError> {
     let presented = presented_token(headers)?;
-    if app.token.verify(presented.as_bytes()).await {
+    if token.verify(presented.as_bytes()).await {
         Ok(())
     } else {
         tracing::debug!(path, "rejected request with a wrong token");
@@ -194,8 +231,9 @@ pub async fn authorize(app: &App, headers: &HeaderMap, path: &str) -> Result<(),
 
 /// `authorize` decided without waiting; `false` also when it cannot be (then `authorize`
 /// decides, and says why).
-pub fn authorized_now(app: &App, headers: &HeaderMap) -> bool {
-    presented_token(headers).is_ok_and(|token| app.token.verify_now(token.as_bytes()) == Some(true))
+pub fn authorized_now(token: &TokenSource, headers: &HeaderMap) -> bool {
+    presented_token(headers)
+        .is_ok_and(|presented| token.verify_now(presented.as_bytes()) == Some(true))
 }
 
 /// The token header's first value, unless the request was forwarded. One pass over the few
@@ -285,7 +323,7 @@ mod tests {
     #[tokio::test]
     async fn credential_tokens_refresh_on_mismatch() {
         let source = Arc::new(Rotating(Mutex::new(vec!["rotated", "initial"])));
-        let token = TokenSource::credentials(source).await.unwrap();
+        let token = TokenSource::credentials(source, None).await.unwrap();
         assert!(token.verify(b"initial").await);
         // Within the recheck interval a mismatch does not call out again.
         assert!(!token.verify(b"rotated").await);
@@ -293,5 +331,28 @@ mod tests {
             *c.last_refresh.lock().unwrap() = Instant::now() - CREDENTIALS_RECHECK;
         }
         assert!(token.verify(b"rotated").await);
+    }
+
+    #[tokio::test]
+    async fn snapstart_accepts_the_container_token_and_the_session_token_only() {
+        let source = Arc::new(Rotating(Mutex::new(vec!["after-restore", "session"])));
+        let token = TokenSource::credentials(source.clone(), Some("container-uuid"))
+            .await
+            .unwrap();
+        // Nothing was resolved at start-up.
+        assert_eq!(source.0.lock().unwrap().len(), 2);
+        assert_eq!(token.verify_now(b"container-uuid"), Some(true));
+        assert!(token.verify(b"container-uuid").await);
+        assert_eq!(token.verify_now(b"session"), None, "not resolved yet");
+        assert!(token.verify(b"session").await);
+        assert_eq!(token.verify_now(b"session"), Some(true));
+        assert!(!token.verify(b"anything-else").await);
+        assert!(!token.verify(b"").await);
+        // A restore forgets the old session token; the new one is resolved when presented.
+        token.restored();
+        assert_eq!(token.verify_now(b"session"), None);
+        assert!(token.verify(b"after-restore").await);
+        assert!(!token.verify(b"session").await);
+        assert!(token.verify(b"container-uuid").await);
     }
 }

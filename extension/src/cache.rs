@@ -9,6 +9,7 @@
 
 use crate::error::AppError;
 use crate::stats::{Counter, Stats};
+use crate::timeline::{self, Moment};
 use axum::http::StatusCode;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
@@ -141,12 +142,12 @@ impl ValueCache {
                 .await
                 .map(|e| (Arc::new(e), Outcome::Miss));
         };
-        let requested_at = Instant::now();
+        let requested_at = timeline::now();
         let cached = find(entries, key.view());
         if let Some(entry) = &cached {
             // The age at the request, from the clock read above (one read fewer per hit).
-            let age = requested_at.saturating_duration_since(entry.fetched_at);
-            if let Some(answer) = self.answer(entry, age, freshness) {
+            let age = requested_at.since(entry.fetched_at);
+            if let Some(answer) = self.answer(entry, requested_at, freshness) {
                 self.stats.hits.incr();
                 if F::REFRESHABLE && age > entry.refresh_after {
                     self.refresh_ahead(&key, entry, freshness.ttl, &fetch);
@@ -227,7 +228,7 @@ impl ValueCache {
         &self,
         entries: &Entries,
         key: &CacheKey,
-        requested_at: Instant,
+        requested_at: Moment,
         ttl: Duration,
         previous: Option<Arc<Entry>>,
         fetch: F,
@@ -327,10 +328,10 @@ impl ValueCache {
     ) -> Option<(Result<Arc<Entry>, AppError>, bool)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
         let entry = find(entries, key.view())?;
-        let age = entry.age();
-        let answer = self.answer(&entry, age, freshness)?;
+        let now = timeline::now();
+        let answer = self.answer(&entry, now, freshness)?;
         self.stats.hits.incr();
-        Some((answer, age > entry.refresh_after))
+        Some((answer, now.since(entry.fetched_at) > entry.refresh_after))
     }
 
     /// A fresh cached value for `key`, answered without waiting: `None` when it is missing,
@@ -339,23 +340,29 @@ impl ValueCache {
     pub fn fresh(&self, key: KeyView, freshness: Freshness) -> Option<(Arc<Entry>, Duration)> {
         let entries = self.entries.as_ref().filter(|_| !freshness.ttl.is_zero())?;
         let entry = find(entries, key)?;
-        let age = entry.age();
+        let now = timeline::now();
+        let age = now.since(entry.fetched_at);
         if age > entry.refresh_after {
             return None;
         }
-        let entry = self.answer(&entry, age, freshness)?.ok()?;
+        let entry = self.answer(&entry, now, freshness)?.ok()?;
         self.stats.hits.incr();
         Some((entry, age))
     }
 
-    /// What a cached entry may still answer: its value within the freshness limit, or its
-    /// not-found within the negative TTL; `None` when it must be fetched again.
+    /// What a cached entry may still answer at `now`: its value within the freshness limit, or
+    /// its not-found within the negative TTL; `None` when it must be fetched again, as is
+    /// everything stored before a restore (`timeline`), whatever its age.
     fn answer(
         &self,
         entry: &Arc<Entry>,
-        age: Duration,
+        now: Moment,
         freshness: Freshness,
     ) -> Option<Result<Arc<Entry>, AppError>> {
+        if !now.same_epoch(entry.fetched_at) {
+            return None;
+        }
+        let age = now.since(entry.fetched_at);
         match &entry.not_found {
             None if age <= freshness.limit_for(entry.ttl) => Some(Ok(entry.clone())),
             Some(error) if age <= self.negative_ttl.min(freshness.limit()) => {

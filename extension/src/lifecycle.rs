@@ -10,7 +10,7 @@ use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
 use crate::stats::Stats;
-use crate::{prefetch, server};
+use crate::{restore, server, timeline};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -96,6 +96,8 @@ type Running = (
 );
 
 async fn start(config: Config) -> Result<Running, StartError> {
+    // The baseline a SnapStart restore is told from: taken before anything is cached.
+    timeline::now();
     let listeners = bind(&config).await?;
     let stats = Arc::new(Stats::default());
     let upstream = Arc::new(AwsUpstream::new(&config));
@@ -111,8 +113,13 @@ async fn start(config: Config) -> Result<Running, StartError> {
             tracing::warn!(%error, dir = %config.s3_dir.display(), "cannot prepare the S3 directory")
         }
     }
-    // In the background: registration and the function's INIT do not wait for it.
-    prefetch::spawn(app.clone(), config.prefetch.clone());
+    // In the background: registration and the function's INIT do not wait for it. Under
+    // SnapStart it waits for the first request or restore (nothing fetched into the snapshot).
+    restore::watch(
+        app.clone(),
+        config.prefetch.clone(),
+        config.prefetch_at_init,
+    );
     app.metrics().start_clock();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = server::Limits::from_config(&config);
@@ -162,7 +169,7 @@ async fn token_source(
         TokenConfig::File(path) => {
             TokenSource::file(path.clone()).map_err(|e| fail(format!("cannot read SIDECACHE_TOKEN_FILE {}: {e}", path.display())))
         }
-        TokenConfig::CredentialChain => TokenSource::credentials(credentials).await.ok_or_else(|| {
+        TokenConfig::CredentialChain { container_token } => TokenSource::credentials(credentials, container_token.as_deref()).await.ok_or_else(|| {
             fail(
                 "no token source: set SIDECACHE_TOKEN or SIDECACHE_TOKEN_FILE, or run with credentials \
                  that carry a session token (AWS_SESSION_TOKEN)"

@@ -64,6 +64,8 @@ const PARAMETER_KEYS: Accepted = with_shared(&[
 ]);
 const SECRET_KEYS: Accepted =
     with_shared(&[Param::SecretId, Param::VersionId, Param::VersionStage]);
+/// `GET /v1/<secretId>`: the id is in the path.
+const SECRET_PATH_KEYS: Accepted = with_shared(&[Param::VersionId, Param::VersionStage]);
 const OBJECT_KEYS: Accepted =
     with_shared(&[Param::Bucket, Param::Key, Param::VersionId, Param::Uri]);
 const PATH_KEYS: Accepted = with_shared(&[Param::Path, Param::Recursive, Param::WithDecryption]);
@@ -122,6 +124,31 @@ pub fn secret_request(query: Option<&str>) -> Result<(SecretRequest, ReadOptions
     let pairs = Pairs::parse(query, SECRET_KEYS)?;
     let request = SecretRequest {
         secret_id: pairs.required(Param::SecretId, MAX_NAME)?,
+        version_id: pairs.nonempty(Param::VersionId, MAX_VERSION_ID)?,
+        version_stage: pairs.nonempty(Param::VersionStage, MAX_STAGE)?,
+        target: pairs.target()?,
+    };
+    Ok((request, pairs.read_options()?))
+}
+
+/// `GET /v1/<secretId>`, the Secrets Manager Agent's path form: `id` is the path after
+/// `/v1/`, percent-escapes decoded (a `+` stays a `+`: secret names may hold one); the query
+/// takes what `secret_request`'s does but `secretId`.
+pub fn secret_path_request(
+    id: &str,
+    query: Option<&str>,
+) -> Result<(SecretRequest, ReadOptions), AppError> {
+    let pairs = Pairs::parse(query, SECRET_PATH_KEYS)?;
+    let secret_id = id
+        .split('+')
+        .map(syntax::decode)
+        .collect::<Vec<_>>()
+        .join("+");
+    if secret_id.is_empty() {
+        return Err(AppError::MissingParameter(Param::SecretId.name()));
+    }
+    let request = SecretRequest {
+        secret_id: bounded(Param::SecretId.name(), &secret_id, MAX_NAME)?,
         version_id: pairs.nonempty(Param::VersionId, MAX_VERSION_ID)?,
         version_stage: pairs.nonempty(Param::VersionStage, MAX_STAGE)?,
         target: pairs.target()?,

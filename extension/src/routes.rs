@@ -25,6 +25,8 @@ use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
+/// The Secrets Manager Agent's path form: `GET /v1/<secretId>`.
+const SECRET_AT: &str = "/v1/";
 
 /// What a path names. Value endpoints answer with or without a trailing `/`, as the AWS
 /// extension does.
@@ -35,6 +37,8 @@ enum Endpoint {
     ParametersMany,
     ParametersByPath,
     Secret,
+    /// `/v1/<secretId>`: the Secrets Manager Agent's path form of `Secret`.
+    SecretAt,
     SecretsMany,
     Object,
     Stats,
@@ -60,6 +64,7 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
         "/s3/get" | "/s3/get/" => (Object, Method::GET),
         "/stats" => (Stats, Method::GET),
         "/cache/invalidate" => (Invalidate, Method::POST),
+        _ if path.starts_with(SECRET_AT) => (SecretAt, Method::GET),
         _ => return None,
     })
 }
@@ -78,7 +83,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
     let headers = request.headers();
     let checked = match endpoint {
         Endpoint::Ping => auth::not_forwarded(headers),
-        _ => auth::authorize(app, headers, path).await,
+        _ => auth::authorize(&app.token, headers, path).await,
     };
     if let Err(e) = checked {
         return error(e);
@@ -90,6 +95,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
         Endpoint::ParametersMany => get_parameters_many(app, query).await,
         Endpoint::ParametersByPath => get_parameters_by_path(app, query).await,
         Endpoint::Secret => get_secret(app, query).await,
+        Endpoint::SecretAt => get_secret_at(app, &path[SECRET_AT.len()..], query).await,
         Endpoint::SecretsMany => get_secrets_many(app, query).await,
         Endpoint::Object => get_object(app, query).await,
         Endpoint::Stats => Ok(body::from_axum(Json(app.stats_report()).into_response())),
@@ -111,7 +117,7 @@ pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
     if let Endpoint::Ping = endpoint {
         return auth::not_forwarded(headers).is_ok().then(ping);
     }
-    if !auth::authorized_now(app, headers) {
+    if !auth::authorized_now(&app.token, headers) {
         return None;
     }
     let query = request.uri().query();
@@ -126,6 +132,11 @@ pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
         }
         Endpoint::Secret => {
             let (request, options) = query::secret_request(query).ok()?;
+            (app.cached_secret(&request, options)?, options.format)
+        }
+        Endpoint::SecretAt => {
+            let id = &request.uri().path()[SECRET_AT.len()..];
+            let (request, options) = query::secret_path_request(id, query).ok()?;
             (app.cached_secret(&request, options)?, options.format)
         }
         Endpoint::Object => {
@@ -203,6 +214,12 @@ async fn get_parameters_by_path(app: &App, query: Option<&str>) -> Result<Reply,
 
 async fn get_secret(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::secret_request(query)?;
+    let (entry, outcome) = app.secret(&request, options).await?;
+    Ok(value_response(&entry, outcome, options.format, entry.age()))
+}
+
+async fn get_secret_at(app: &App, id: &str, query: Option<&str>) -> Result<Reply, AppError> {
+    let (request, options) = query::secret_path_request(id, query)?;
     let (entry, outcome) = app.secret(&request, options).await?;
     Ok(value_response(&entry, outcome, options.format, entry.age()))
 }

@@ -5,6 +5,7 @@
 //! `serve-with-hyper` example) so that each connection gets the header and idle timeouts, the
 //! connection cap and no per-request layer above `routes::dispatch`.
 
+mod give_way;
 mod memory;
 mod stop;
 mod timeouts;
@@ -13,17 +14,17 @@ use crate::app::App;
 use crate::config::Config;
 use crate::routes::{self, Reply};
 use futures_util::future::Either;
+use give_way::{AtCap, ConnectionState, Tracked, GIVE_WAY_AFTER, RECHECK};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::{Future, Ready};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use stop::{Slots, Stop};
+use stop::{Slot, Slots, Stop};
 use timeouts::{Phase, TimedIo};
 use tokio::net::TcpListener;
 
@@ -101,10 +102,12 @@ impl Server {
                 Poll::Pending
             })
         };
+        let mut tracked = Tracked::new(self.limits.max_connections);
         loop {
-            // The slot first: beyond the cap, connections wait in the kernel's listen queue.
+            // The slot first: beyond the cap, connections wait in the kernel's listen queue
+            // while an idle connection is asked to give way (`give_way`).
             let slot = tokio::select! {
-                slot = self.slots.take() => slot,
+                slot = self.slot(&mut tracked) => slot,
                 _ = &mut stop => return,
             };
             let stream = tokio::select! {
@@ -119,7 +122,7 @@ impl Server {
                 },
                 _ = &mut stop => return,
             };
-            let connection = self.connection();
+            let connection = self.connection(tracked.add());
             tokio::spawn(async move {
                 connection.run(stream).await;
                 drop(slot);
@@ -127,12 +130,35 @@ impl Server {
         }
     }
 
-    fn connection(&self) -> Connection {
+    /// A free slot; at the cap, the one an idle connection gives back once asked to.
+    async fn slot(&self, tracked: &mut Tracked) -> Slot {
+        loop {
+            if let Some(slot) = self.slots.try_take() {
+                return slot;
+            }
+            let now = std::time::Instant::now();
+            // An idle connection asked to give way closes at once; one that began a request
+            // meanwhile finishes it first, and another may then be asked.
+            let picked = tracked.pick(now, GIVE_WAY_AFTER);
+            tracing::debug!(?picked, "DBG at cap");
+            let look_again = match picked {
+                AtCap::AskedOneToGiveWay => now + RECHECK,
+                AtCap::LookAgainAt(at) => at,
+            };
+            tokio::select! {
+                slot = self.slots.take() => return slot,
+                _ = tokio::time::sleep_until(look_again.into()) => {}
+            }
+        }
+    }
+
+    fn connection(&self, state: Arc<ConnectionState>) -> Connection {
         Connection {
             app: self.app.clone(),
             limits: self.limits,
             memory: self.memory.clone(),
             stop: self.stop.clone(),
+            state,
         }
     }
 }
@@ -142,21 +168,21 @@ struct Connection {
     limits: Limits,
     memory: Arc<memory::BurstTrim>,
     stop: Arc<Stop>,
+    state: Arc<ConnectionState>,
 }
 
 impl Connection {
     async fn run(self, stream: tokio::net::TcpStream) {
         let _open = self.memory.opened();
-        let phase = Arc::new(AtomicU8::new(Phase::Headers as u8));
         let io = TimedIo::new(
             stream,
-            phase.clone(),
+            self.state.clone(),
             self.limits.header_timeout,
             self.limits.idle_timeout,
         );
         let service = Dispatch {
             app: self.app.clone(),
-            phase,
+            state: self.state.clone(),
         };
         let connection = http1::Builder::new()
             .writev(false)
@@ -169,6 +195,14 @@ impl Connection {
                 // Finishes the request in flight, if any, then closes; an idle one closes now.
                 connection.as_mut().graceful_shutdown();
                 connection.await
+            }
+            _ = self.state.asked_to_give_way() => {
+                // Idle, at the cap: the same, so a request that arrived meanwhile is answered.
+                tracing::debug!("DBG giving way");
+                connection.as_mut().graceful_shutdown();
+                let r = connection.await;
+                tracing::debug!("DBG gave way");
+                r
             }
         };
         if let Err(error) = result {
@@ -183,7 +217,7 @@ impl Connection {
 #[derive(Clone)]
 struct Dispatch {
     app: Arc<App>,
-    phase: Arc<AtomicU8>,
+    state: Arc<ConnectionState>,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
@@ -192,7 +226,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
     type Future = Either<Ready<Result<Reply, Infallible>>, BoxedReply>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
-        self.phase.store(Phase::Serving as u8, Relaxed);
+        self.state.enter(Phase::Serving);
         // A fresh hit needs no future of its own: no allocation, no state machine.
         if let Some(reply) = routes::answer_hit(&self.app, &request) {
             return Either::Left(std::future::ready(Ok(reply)));

@@ -5,6 +5,12 @@
 //! The fake also checks the contract's ordering rule: when the extension registers, its HTTP
 //! port must already accept connections (Lambda starts the runtime as soon as every extension
 //! has registered, and handler init code may call the sidecar immediately).
+//!
+//! Two of Lambda's execution modes are faked too: Managed Instances (`start_managed_instances`:
+//! INVOKE subscriptions refused with 403 `Extension.InvalidEventType`, never frozen, SHUTDOWN
+//! after the runtime's 600 ms of the 2 s) and SnapStart's container credentials
+//! (`GET /2021-04-23/credentials` with the `Authorization` token, as Lambda serves them to
+//! functions without `AWS_SESSION_TOKEN`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +29,8 @@ use tokio::task::JoinHandle;
 use crate::util::{epoch_millis, poll_until};
 
 const BASE: &str = "/2020-01-01/extension";
+/// Where Lambda serves container credentials (SnapStart), beside the Runtime API.
+const CREDENTIALS_PATH: &str = "/2021-04-23/credentials";
 
 /// One successful `register` call.
 #[derive(Clone, Debug)]
@@ -51,6 +59,13 @@ struct Inner {
     shutdown_delivered: AtomicBool,
     next_calls: AtomicUsize,
     ids: AtomicUsize,
+    /// Managed Instances: INVOKE subscriptions are refused.
+    managed_instances: bool,
+    /// The `AWS_CONTAINER_AUTHORIZATION_TOKEN` the credentials endpoint expects.
+    container_token: String,
+    /// The session token the credentials endpoint hands out now (changed by `rotate_credentials`).
+    session_token: Mutex<String>,
+    credential_calls: AtomicUsize,
 }
 
 impl Inner {
@@ -99,6 +114,16 @@ impl FakeLambda {
     /// Like `start`, serving the API under `prefix` (e.g. `/.rt`, as local emulators do): a call
     /// outside the prefix is a violation answered 404.
     pub async fn start_with_prefix(listen_port: u16, prefix: &str) -> Self {
+        Self::start_with(listen_port, prefix, false).await
+    }
+
+    /// Like `start`, as Lambda Managed Instances run extensions: an INVOKE subscription is
+    /// refused (403 `Extension.InvalidEventType`); use `shutdown_managed` to end it.
+    pub async fn start_managed_instances(listen_port: u16) -> Self {
+        Self::start_with(listen_port, "", true).await
+    }
+
+    async fn start_with(listen_port: u16, prefix: &str, managed_instances: bool) -> Self {
         let prefix = prefix.trim_end_matches('/').to_owned();
         let base = format!("{prefix}{BASE}");
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
@@ -113,12 +138,17 @@ impl FakeLambda {
             shutdown_delivered: AtomicBool::new(false),
             next_calls: AtomicUsize::new(0),
             ids: AtomicUsize::new(1),
+            managed_instances,
+            container_token: format!("container-{:x}-{}", epoch_millis(), std::process::id()),
+            session_token: Mutex::new(format!("session-{:x}", epoch_millis())),
+            credential_calls: AtomicUsize::new(0),
         });
         let app = Router::new()
             .route(&format!("{base}/register"), post(register))
             .route(&format!("{base}/event/next"), get(next))
             .route(&format!("{base}/init/error"), post(init_error))
             .route(&format!("{base}/exit/error"), post(exit_error))
+            .route(CREDENTIALS_PATH, get(credentials))
             .fallback(unexpected)
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -206,6 +236,49 @@ impl FakeLambda {
         self.inner.queue_tx.send(event).is_ok()
     }
 
+    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN`, as a
+    /// SnapStart function's environment has them (and no `AWS_SESSION_TOKEN`).
+    pub fn container_credentials(&self) -> (String, String) {
+        (
+            format!("http://{}{CREDENTIALS_PATH}", self.addr),
+            self.inner.container_token.clone(),
+        )
+    }
+
+    /// The session token the credentials endpoint hands out now.
+    pub fn session_token(&self) -> String {
+        self.inner.session_token.lock().unwrap().clone()
+    }
+
+    /// New credentials behind the same authorization token, as Lambda swaps them at a restore.
+    pub fn rotate_credentials(&self) -> String {
+        let token = format!("session-{:x}-{}", epoch_millis(), self.inner.uuid());
+        *self.inner.session_token.lock().unwrap() = token.clone();
+        token
+    }
+
+    /// Calls of the credentials endpoint with the right authorization token.
+    pub fn credential_calls(&self) -> usize {
+        self.inner.credential_calls.load(Ordering::SeqCst)
+    }
+
+    /// Managed Instances' shutdown: the runtime gets SIGTERM and up to 600 ms first, then the
+    /// extensions get SHUTDOWN with the deadline at 2 s from the start. Returns that deadline.
+    pub fn shutdown_managed(&self) -> Instant {
+        let start = Instant::now();
+        let deadline_ms = epoch_millis() + 2000;
+        let queue = self.inner.queue_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let _ = queue.send(json!({
+                "eventType": "SHUTDOWN",
+                "shutdownReason": "spindown",
+                "deadlineMs": deadline_ms,
+            }));
+        });
+        start + Duration::from_millis(2000)
+    }
+
     /// Queues SHUTDOWN (reason `spindown`, 2 s deadline); returns the deadline.
     pub fn shutdown(&self) -> Instant {
         self.shutdown_with_reason("spindown")
@@ -281,6 +354,13 @@ async fn register(State(s): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
             return forbidden("Extension.InvalidEvents", &message);
         }
     };
+    if s.managed_instances && events.iter().any(|e| e == "INVOKE") {
+        s.violation("subscribed to INVOKE under Managed Instances".into());
+        return forbidden(
+            "Extension.InvalidEventType",
+            "INVOKE is not supported with Lambda Managed Instances",
+        );
+    }
     if !s.registrations.lock().unwrap().is_empty() {
         s.violation("registered twice".into());
         return forbidden("Extension.AlreadyRegistered", "already registered");
@@ -382,6 +462,27 @@ async fn init_error(State(s): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
 
 async fn exit_error(State(s): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
     record_error(&s, &headers, body, &s.exit_errors)
+}
+
+/// Container credentials, as Lambda serves them: 401 without the authorization token.
+async fn credentials(State(s): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    if header(&headers, "authorization") != s.container_token {
+        return (StatusCode::UNAUTHORIZED, "bad authorization token").into_response();
+    }
+    s.credential_calls.fetch_add(1, Ordering::SeqCst);
+    let expiration = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let body = json!({
+        "AccessKeyId": "ASIAFAKESNAPSTART",
+        "SecretAccessKey": "fake-secret-access-key",
+        "Token": *s.session_token.lock().unwrap(),
+        "Expiration": crate::util::rfc3339(expiration),
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn unexpected(State(s): State<Arc<Inner>>, method: Method, uri: Uri) -> Response {

@@ -62,3 +62,12 @@ pub fn epoch_millis() -> u64 {
         .expect("clock after 1970")
         .as_millis() as u64
 }
+
+/// `time` as RFC 3339 in UTC (`2026-12-04T13:00:00Z`), as AWS credentials endpoints write it.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let time = time::OffsetDateTime::from(time)
+        .replace_nanosecond(0)
+        .expect("0 is a valid nanosecond");
+    time.format(&time::format_description::well_known::Rfc3339)
+        .expect("a time after 1970 formats")
+}

@@ -17,6 +17,7 @@ mod e2e {
     mod cache;
     mod clients;
     mod config;
+    mod connection_cap;
     mod connections;
     mod decryption_sharing;
     mod errors;

@@ -66,7 +66,7 @@ impl App {
         request: &ParametersRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let mut wanted = request
             .names
             .iter()

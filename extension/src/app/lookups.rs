@@ -150,7 +150,7 @@ impl App {
         freshness: Freshness,
     ) -> Option<(Arc<Entry>, Duration)> {
         let entry = cache.fresh(key, freshness)?;
-        self.metrics.on_request();
+        self.on_request();
         Some(entry)
     }
 }

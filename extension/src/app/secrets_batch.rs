@@ -64,7 +64,7 @@ impl App {
         request: &SecretsManyRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
-        self.metrics.on_request();
+        self.on_request();
         let singles: Vec<SecretRequest> = request
             .secret_ids
             .iter()

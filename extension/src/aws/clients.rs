@@ -12,6 +12,7 @@ use super::role::RoleCredentials;
 use crate::config::{ClientCachePolicy, Config};
 use crate::model::{Service, Target};
 use crate::stats::{ClientsReport, Counter};
+use crate::timeline;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::ProvideRegion;
 use aws_config::provider_config::ProviderConfig;
@@ -20,7 +21,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use moka::policy::EvictionPolicy;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
@@ -61,11 +63,16 @@ struct Settings {
     secrets_timeout: Option<Duration>,
     s3_path_style: bool,
     max_connections: usize,
-    ca_bundle: Option<std::path::PathBuf>,
 }
 
+/// The shared base configuration, loaded on first use; replaced by an empty cell at a restore.
+type Base = Arc<OnceCell<Arc<SdkConfig>>>;
+
 pub struct ClientCache {
-    base: OnceCell<SdkConfig>,
+    base: RwLock<Base>,
+    /// The restores (`timeline::restores`) the clients and the base configuration were made in.
+    made_in: AtomicU32,
+    http: UpstreamHttp,
     clients: moka::sync::Cache<ClientKey, Arc<CachedClient>>,
     settings: Settings,
     policy: ClientCachePolicy,
@@ -92,14 +99,16 @@ impl ClientCache {
             })
             .build();
         ClientCache {
-            base: OnceCell::new(),
+            base: RwLock::default(),
+            made_in: AtomicU32::new(timeline::restores()),
+            // Nothing is parsed or connected until the first upstream call.
+            http: UpstreamHttp::new(config.ca_bundle.clone()),
             clients,
             settings: Settings {
                 ssm_timeout: config.ssm_timeout,
                 secrets_timeout: config.secrets_timeout,
                 s3_path_style: config.s3_path_style,
                 max_connections: config.max_connections,
-                ca_bundle: config.ca_bundle.clone(),
             },
             policy: config.client_cache_policy,
             hits: Counter::default(),
@@ -115,29 +124,47 @@ impl ClientCache {
     /// Adaptive mode was measured and rejected: after a few throttles its client-side rate
     /// limiter held later requests for tens of seconds (79 s for four reads, 8 s in standard
     /// mode), far past any Lambda handler's patience.
-    pub async fn base(&self) -> &SdkConfig {
-        self.base
-            .get_or_init(|| async {
-                let http = UpstreamHttp::new(self.settings.ca_bundle.clone());
-                let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(http.clone())
-                    .retry_config(RetryConfig::standard());
-                // What Lambda provides, taken first as the default chains would, without
-                // building those chains (profile files, IMDS, SSO, web identity, containers)
-                // unless the environment lacks it.
-                let mut fallback = ProviderConfig::default().with_http_client(http);
-                if let Some(region) = EnvironmentVariableRegionProvider::new().region().await {
-                    fallback = fallback.with_region(Some(region.clone()));
-                    loader = loader.region(region);
-                }
-                loader = loader.credentials_provider(EnvironmentFirst::new(fallback));
-                loader.load().await
-            })
-            .await
+    pub async fn base(&self) -> Arc<SdkConfig> {
+        self.catch_up_with_restores();
+        let cell = self.base.read().expect("client cache lock").clone();
+        cell.get_or_init(|| async {
+            let http = self.http.clone();
+            let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                .http_client(http.clone())
+                .retry_config(RetryConfig::standard());
+            // What Lambda provides, taken first as the default chains would, without
+            // building those chains (profile files, IMDS, SSO, web identity, containers)
+            // unless the environment lacks it.
+            let mut fallback = ProviderConfig::default().with_http_client(http);
+            if let Some(region) = EnvironmentVariableRegionProvider::new().region().await {
+                fallback = fallback.with_region(Some(region.clone()));
+                loader = loader.region(region);
+            }
+            loader = loader.credentials_provider(EnvironmentFirst::new(fallback));
+            Arc::new(loader.load().await)
+        })
+        .await
+        .clone()
+    }
+
+    /// After a SnapStart restore, before the first call: every client, the base configuration
+    /// with its cached credentials (Lambda swaps them at a restore) and every pooled connection
+    /// (the network is not preserved across a snapshot) are dropped and made anew. The request
+    /// that noticed the restore (`timeline`) already counts in `timeline::restores`.
+    fn catch_up_with_restores(&self) {
+        let restores = timeline::restores();
+        if self.made_in.swap(restores, Ordering::Relaxed) == restores {
+            return;
+        }
+        *self.base.write().expect("client cache lock") = Base::default();
+        self.clients.invalidate_all();
+        self.http.drop_connections();
+        tracing::info!("restored: SDK clients, credentials and connections made anew");
     }
 
     pub async fn get(&self, service: Service, target: &Target) -> Arc<CachedClient> {
         let base = self.base().await;
+        let base = &*base;
         let key = ClientKey {
             service,
             target: target.clone(),

@@ -41,6 +41,10 @@ impl UpstreamHttp {
         }))
     }
 
+    /// Forgets every pooled connection (after a SnapStart restore). Placeholder until the
+    /// pool can be replaced: the restored process's requests retry on a connection failure.
+    pub fn drop_connections(&self) {}
+
     /// For `http://`: the same client type with no roots at all (nothing to parse), so the
     /// binary holds one HTTP client stack, not two.
     fn plain(&self) -> &SharedHttpClient {

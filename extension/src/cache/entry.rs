@@ -3,9 +3,10 @@
 
 use crate::error::AppError;
 use crate::object_files::StoredFile;
+use crate::timeline::{self, Moment};
 use axum::http::HeaderValue;
 use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One cached value, rendered once when fetched.
 #[derive(Debug)]
@@ -24,7 +25,9 @@ pub struct Entry {
     /// The value is the same with or without decryption (SSM String and StringList; no
     /// SecureString in it): stored under the key without decryption, it answers both.
     pub decryption_neutral: bool,
-    pub fetched_at: Instant,
+    /// When it was fetched, on the restore-aware timeline: an entry fetched before a SnapStart
+    /// restore is never fresh after it.
+    pub fetched_at: Moment,
     /// This entry's TTL: the kind's TTL shortened by jitter when stored.
     pub(super) ttl: Duration,
     /// Past this age a hit also starts a background refresh (`Duration::MAX`: never).
@@ -43,7 +46,7 @@ impl Entry {
             etag: None,
             not_found: None,
             decryption_neutral: false,
-            fetched_at: Instant::now(),
+            fetched_at: timeline::now(),
             ttl: Duration::ZERO,
             refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
@@ -73,7 +76,7 @@ impl Entry {
             etag: self.etag.clone(),
             not_found: None,
             decryption_neutral: self.decryption_neutral,
-            fetched_at: Instant::now(),
+            fetched_at: timeline::now(),
             ttl: Duration::ZERO,
             refresh_after: Duration::MAX,
             keep_for: Duration::ZERO,
@@ -81,7 +84,7 @@ impl Entry {
     }
 
     pub fn age(&self) -> Duration {
-        self.fetched_at.elapsed()
+        timeline::now().since(self.fetched_at)
     }
 
     /// What the entry counts against its budget: the file's bytes for an S3 object (the

@@ -6,8 +6,10 @@
 
 use super::Entry;
 use crate::error::AppError;
+use crate::timeline;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,37 +62,68 @@ where
 
 /// Shortens TTLs by a random share up to `percent`; never lengthens them.
 ///
-/// The share is drawn once per process (from `seed`, so tests can fix it) and applied to every
-/// entry. A fleet's environments get different shares, so those that started together stop
+/// The share is drawn once per process (from `seed`, so tests can fix it), and again after a
+/// SnapStart restore ([`TtlJitter::redraw`]: every restored copy of a snapshot starts with the
+/// same share), and applied to every entry. A fleet's environments get different shares, so those that started together stop
 /// expiring together; within one environment the values read together keep expiring together,
 /// so a `get-many` still refreshes them in one call. A share drawn per entry was measured first:
 /// it scattered one environment's values over the jitter window, and batch reads then fetched
 /// them one expiry at a time (40 % more upstream calls in the fleet simulation).
 #[derive(Debug)]
 pub struct TtlJitter {
-    /// The share of the TTL taken off every entry, from 0 to `percent` / 100.
-    share: f64,
+    percent: u64,
+    /// The share of the TTL taken off every entry, from 0 to `percent` / 100 (`f64` bits).
+    share: AtomicU64,
+    /// The restores (`timeline::restores`) when the share was drawn.
+    drawn_in: AtomicU32,
 }
 
 impl TtlJitter {
     pub fn new(percent: u64, seed: u64) -> Self {
+        let jitter = TtlJitter {
+            percent: percent.min(100),
+            share: AtomicU64::new(0),
+            drawn_in: AtomicU32::new(timeline::restores()),
+        };
+        jitter.redraw(seed);
+        jitter
+    }
+
+    /// Draws the share again from `seed`.
+    pub fn redraw(&self, seed: u64) {
         // A uniform fraction in [0, 1) from the top 53 bits of one splitmix64 step.
         let fraction = (splitmix64(seed) >> 11) as f64 / (1u64 << 53) as f64;
-        TtlJitter {
-            share: fraction * percent.min(100) as f64 / 100.0,
-        }
+        let share = fraction * self.percent as f64 / 100.0;
+        self.share.store(share.to_bits(), Relaxed);
     }
 
-    /// A seed that differs between processes (and so between environments of one fleet).
+    /// A seed that differs between processes (and so between environments of one fleet), and
+    /// between the copies restored from one SnapStart snapshot: it comes from the kernel, which
+    /// reseeds its generator at a restore, where any state of this process's own (std's hash
+    /// keys included) is the snapshot's.
     pub fn random_seed() -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        hasher.finish()
+        let mut seed = [0u8; 8];
+        // SAFETY: getrandom writes at most `seed.len()` bytes into the buffer it is given.
+        let filled = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), 0) };
+        if filled == seed.len() as isize {
+            return u64::from_ne_bytes(seed);
+        }
+        // No getrandom (a kernel older than 3.17): the clock and the process id still differ.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        nanos ^ u64::from(std::process::id()).rotate_left(32)
     }
 
+    /// `ttl` less this process's share. The first entry stored after a SnapStart restore draws
+    /// a new share first (only entries being stored pay for the check: misses, not hits).
     pub fn shorten(&self, ttl: Duration) -> Duration {
-        ttl.saturating_sub(ttl.mul_f64(self.share))
+        let restores = timeline::restores();
+        if self.drawn_in.swap(restores, Relaxed) != restores {
+            self.redraw(Self::random_seed());
+        }
+        let share = f64::from_bits(self.share.load(Relaxed));
+        ttl.saturating_sub(ttl.mul_f64(share))
     }
 }
 
@@ -183,6 +216,23 @@ mod tests {
                 Duration::from_secs(60)
             );
         }
+    }
+
+    #[test]
+    fn a_redraw_takes_a_new_share_and_os_seeds_differ() {
+        let jitter = TtlJitter::new(50, 7);
+        let before = jitter.shorten(Duration::from_secs(1000));
+        let seeds: Vec<u64> = (0..8).map(|_| TtlJitter::random_seed()).collect();
+        assert!(seeds.windows(2).all(|w| w[0] != w[1]), "{seeds:?}");
+        let after: Vec<Duration> = seeds
+            .iter()
+            .map(|seed| {
+                jitter.redraw(*seed);
+                jitter.shorten(Duration::from_secs(1000))
+            })
+            .collect();
+        assert!(after.iter().any(|t| *t != before), "{after:?}");
+        assert!(after.iter().all(|t| *t >= Duration::from_secs(500)));
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub const ENV_REFRESH_AHEAD: &str = "SIDECACHE_REFRESH_AHEAD";
 pub const ENV_TTL_JITTER: &str = "SIDECACHE_TTL_JITTER";
 pub const ENV_METRICS: &str = "SIDECACHE_METRICS";
 pub const ENV_METRICS_NAMESPACE: &str = "SIDECACHE_METRICS_NAMESPACE";
+pub const ENV_PREFETCH_AT_INIT: &str = "SIDECACHE_PREFETCH_AT_INIT";
 /// Read, not owned: set by Lambda or by the user for the SDK.
 pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
@@ -55,6 +56,13 @@ pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub const ENV_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// `on-demand`, `provisioned-concurrency`, `snap-start` or `lambda-managed-instances`.
+pub const ENV_INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
+/// The Secrets Manager Agent's token variable: a value, or `file://<path>`.
+pub const ENV_AWS_TOKEN: &str = "AWS_TOKEN";
+/// Container credentials (SnapStart, ECS): the endpoint, and the token that calls it.
+pub const ENV_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+pub const ENV_CONTAINER_AUTHORIZATION_TOKEN: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 
 /// Every variable with one of our prefixes that the program reads; anything else with those
 /// prefixes is a typo and gets a warning naming the closest of these.
@@ -86,6 +94,7 @@ pub const KNOWN_VARS: &[&str] = &[
     ENV_TTL_JITTER,
     ENV_METRICS,
     ENV_METRICS_NAMESPACE,
+    ENV_PREFETCH_AT_INIT,
 ];
 const OWN_PREFIXES: &[&str] = &["SIDECACHE_", "PARAMETERS_SECRETS_EXTENSION_"];
 
@@ -156,8 +165,12 @@ pub enum TokenConfig {
     File(PathBuf),
     /// `AWS_SESSION_TOKEN` from the environment.
     SessionToken(String),
-    /// Neither: ask the SDK credential chain for a session token at start-up.
-    CredentialChain,
+    /// None of those: the session token the SDK credential chain resolves. With container
+    /// credentials (SnapStart), `AWS_CONTAINER_AUTHORIZATION_TOKEN` is accepted too, as the
+    /// handler has that value, and the session token is resolved only when first presented.
+    CredentialChain {
+        container_token: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +198,10 @@ pub struct Config {
     pub stale_if_error: Duration,
     pub negative_ttl: Duration,
     pub prefetch: Vec<PrefetchItem>,
+    /// Whether `prefetch` runs during INIT; otherwise at the first request or the first
+    /// SnapStart restore, whichever comes first (the default under SnapStart: values fetched
+    /// during INIT would be written into the snapshot, and are expired at restore anyway).
+    pub prefetch_at_init: bool,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_client_connections: usize,
@@ -262,6 +279,10 @@ impl Config {
         let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
         let prefetch = prefetch::read(&mut r, ENV_PREFETCH);
+        let snap_start = r
+            .raw(ENV_INITIALIZATION_TYPE)
+            .is_some_and(|t| t.eq_ignore_ascii_case("snap-start"));
+        let prefetch_at_init = r.bool(ENV_PREFETCH_AT_INIT, !snap_start);
         // 0 would close every connection at once: at least one second each.
         let header_timeout = Duration::from_secs(r.u64_in(
             ENV_HEADER_TIMEOUT,
@@ -356,6 +377,7 @@ impl Config {
             stale_if_error,
             negative_ttl,
             prefetch,
+            prefetch_at_init,
             header_timeout,
             idle_timeout,
             max_client_connections,
@@ -461,22 +483,37 @@ fn read_token(r: &mut Reader) -> TokenConfig {
         return TokenConfig::Value(value);
     }
     if let Some(path) = r.raw(ENV_TOKEN_FILE) {
-        let readable = std::fs::read_to_string(&path)
-            .map(|s| !s.trim().is_empty())
-            .unwrap_or(false);
-        if !readable {
-            r.errors.push(InvalidVar {
-                name: ENV_TOKEN_FILE,
-                value: path.clone(),
-                expected: "a readable file holding a non-empty token".to_owned(),
-            });
-        }
-        return TokenConfig::File(PathBuf::from(path));
+        return token_file(r, ENV_TOKEN_FILE, &path);
     }
-    match r.raw(ENV_SESSION_TOKEN) {
-        Some(token) => TokenConfig::SessionToken(token),
-        None => TokenConfig::CredentialChain,
+    // The Secrets Manager Agent's variable, so that its users' set-up carries over.
+    if let Some(value) = r.raw(ENV_AWS_TOKEN) {
+        return match value.strip_prefix("file://") {
+            Some(path) => token_file(r, ENV_AWS_TOKEN, path),
+            None => TokenConfig::Value(value),
+        };
     }
+    if let Some(token) = r.raw(ENV_SESSION_TOKEN) {
+        return TokenConfig::SessionToken(token);
+    }
+    let container_token = r
+        .raw(ENV_CONTAINER_AUTHORIZATION_TOKEN)
+        .filter(|_| r.raw(ENV_CONTAINER_CREDENTIALS_FULL_URI).is_some());
+    TokenConfig::CredentialChain { container_token }
+}
+
+/// A token file, checked readable and non-empty now (re-read by `auth` when it changes).
+fn token_file(r: &mut Reader, name: &'static str, path: &str) -> TokenConfig {
+    let readable = std::fs::read_to_string(path)
+        .map(|s| !s.trim().is_empty())
+        .unwrap_or(false);
+    if !readable {
+        r.errors.push(InvalidVar {
+            name,
+            value: path.to_owned(),
+            expected: "a readable file holding a non-empty token".to_owned(),
+        });
+    }
+    TokenConfig::File(PathBuf::from(path))
 }
 
 /// Variables with our prefixes that we do not read, each with the closest known name.

@@ -75,9 +75,74 @@ fn token_sources_in_order_of_precedence() {
         token(&[("AWS_SESSION_TOKEN", "b")]),
         TokenConfig::SessionToken("b".into())
     );
-    assert_eq!(token(&[]), TokenConfig::CredentialChain);
+    assert_eq!(
+        token(&[]),
+        TokenConfig::CredentialChain {
+            container_token: None
+        }
+    );
     let missing = Config::from_env(&env(&[("SIDECACHE_TOKEN_FILE", "/nonexistent/x")]));
     assert_eq!(missing.unwrap_err().0[0].name, ENV_TOKEN_FILE);
+}
+
+#[test]
+fn the_agents_aws_token_and_snapstarts_container_token() {
+    let token = |vars: &[(&str, &str)]| Config::from_env(&env(vars)).unwrap().token;
+    // AWS_TOKEN (Secrets Manager Agent): after our own variables, before the session token.
+    assert_eq!(
+        token(&[("AWS_TOKEN", "t"), ("AWS_SESSION_TOKEN", "b")]),
+        TokenConfig::Value("t".into())
+    );
+    assert_eq!(
+        token(&[("SIDECACHE_TOKEN", "a"), ("AWS_TOKEN", "t")]),
+        TokenConfig::Value("a".into())
+    );
+    let file = std::env::temp_dir().join(format!("sidecache-aws-token-{}", std::process::id()));
+    std::fs::write(&file, "from-file\n").unwrap();
+    assert_eq!(
+        token(&[("AWS_TOKEN", &format!("file://{}", file.display()))]),
+        TokenConfig::File(file.clone())
+    );
+    std::fs::remove_file(&file).unwrap();
+    let missing = Config::from_env(&env(&[("AWS_TOKEN", "file:///nonexistent/t")]));
+    assert_eq!(missing.unwrap_err().0[0].name, ENV_AWS_TOKEN);
+    // SnapStart: container credentials and their authorization token, no session token.
+    let snapstart = [
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://127.0.0.1:9001/2021-04-23/credentials",
+        ),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "uuid"),
+    ];
+    assert_eq!(
+        token(&snapstart),
+        TokenConfig::CredentialChain {
+            container_token: Some("uuid".into())
+        }
+    );
+    // The authorization token alone is not a credentials source.
+    assert_eq!(
+        token(&snapstart[1..]),
+        TokenConfig::CredentialChain {
+            container_token: None
+        }
+    );
+}
+
+#[test]
+fn prefetch_waits_for_the_restore_under_snapstart_unless_asked() {
+    let at_init = |vars: &[(&str, &str)]| Config::from_env(&env(vars)).unwrap().prefetch_at_init;
+    assert!(at_init(&[]));
+    assert!(at_init(&[("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")]));
+    assert!(!at_init(&[(
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "snap-start"
+    )]));
+    assert!(at_init(&[
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start"),
+        ("SIDECACHE_PREFETCH_AT_INIT", "true")
+    ]));
+    assert!(!at_init(&[("SIDECACHE_PREFETCH_AT_INIT", "false")]));
 }
 
 #[test]

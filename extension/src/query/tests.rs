@@ -354,3 +354,24 @@ fn unknown_keys_are_named_decoded_and_truncated() {
         format!("{}é", "k".repeat(63))
     );
 }
+
+#[test]
+fn the_agents_path_form_takes_the_id_from_the_path() {
+    let (request, options) = secret_path_request(
+        "prod/db%2Bkey+x",
+        Some("versionStage=AWSPREVIOUS&format=raw"),
+    )
+    .unwrap();
+    assert_eq!(request.secret_id, "prod/db+key+x");
+    assert_eq!(request.version_stage.as_deref(), Some("AWSPREVIOUS"));
+    assert_eq!(options.format, Format::Raw);
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf";
+    assert_eq!(secret_path_request(arn, None).unwrap().0.secret_id, arn);
+    assert!(matches!(
+        secret_path_request("", None),
+        Err(AppError::MissingParameter("secretId"))
+    ));
+    // secretId belongs in the path; in the query it is an unknown parameter.
+    assert!(secret_path_request("a", Some("secretId=b")).is_err());
+    assert!(secret_path_request(&"x".repeat(3000), None).is_err());
+}

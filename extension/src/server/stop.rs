@@ -118,19 +118,26 @@ impl Slots {
     /// Waits for a free slot and takes it.
     pub async fn take(self: &Arc<Self>) -> Slot {
         loop {
-            let open = self.open.load(Ordering::Acquire);
-            if open < self.max {
-                if self
-                    .open
-                    .compare_exchange(open, open + 1, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    return Slot(self.clone());
-                }
-                continue;
+            if let Some(slot) = self.try_take() {
+                return slot;
             }
             self.wait_for(|open| open < self.max).await;
         }
+    }
+
+    /// A free slot, if there is one now.
+    pub fn try_take(self: &Arc<Self>) -> Option<Slot> {
+        let mut open = self.open.load(Ordering::Acquire);
+        while open < self.max {
+            match self
+                .open
+                .compare_exchange(open, open + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(Slot(self.clone())),
+                Err(now) => open = now,
+            }
+        }
+        None
     }
 
     /// Waits until every slot has been given back.

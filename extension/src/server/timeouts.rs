@@ -2,13 +2,14 @@
 //!
 //! hyper 1's own `header_read_timeout` starts when a keep-alive connection goes idle, so it
 //! would close idle connections after the header timeout (10 s) instead of the idle timeout
-//! (60 s). Here a connection is in one of three phases:
-//! - `Headers`: from accept, or from the first byte of a request, until hyper has the whole
-//!   head and calls the service. Limited to the header timeout in total, however slowly the
-//!   bytes trickle in (slowloris).
-//! - `Serving`: the service runs and the response is written. Never timed out here: a slow
+//! (60 s). Here a connection is in one of four phases:
+//! - `Fresh`: accepted, no byte received yet. Limited to the header timeout.
+//! - `Headers`: from the first byte of a request until hyper has the whole head and calls the
+//!   service. Limited to the header timeout in total (from accept for the first request),
+//!   however slowly the bytes trickle in (slowloris).
+//! - `Serving`: the service runs, until the response starts to be written. Never timed out here: a slow
 //!   upstream call is bounded by the SDK's timeouts.
-//! - `Idle`: after the response, until the next request's first byte. Limited to the idle
+//! - `Idle`: from the response's first write until the next request's first byte. Limited to the idle
 //!   timeout without any traffic.
 //!
 //! Time is counted in ticks (a quarter of the shorter timeout) of one timer per connection that
@@ -16,42 +17,43 @@
 //! connection closes between the timeout and the timeout plus one tick. When the timeout
 //! expires the read fails with `TimedOut` and hyper closes the connection.
 
+use super::give_way::ConnectionState;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// Shared with the service, which sets `Serving` when it is called.
+/// Kept in the connection's [`ConnectionState`], shared with the service (which sets `Serving`
+/// when it is called) and the accept loop (which closes idle connections at the cap).
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Headers = 0,
     Serving = 1,
     Idle = 2,
+    Fresh = 3,
 }
 
 impl Phase {
-    fn from_u8(value: u8) -> Phase {
+    pub fn from_u8(value: u8) -> Phase {
         match value {
             0 => Phase::Headers,
             1 => Phase::Serving,
-            _ => Phase::Idle,
+            2 => Phase::Idle,
+            _ => Phase::Fresh,
         }
     }
 }
 
 pub struct TimedIo<T> {
     io: T,
-    phase: Arc<AtomicU8>,
+    state: Arc<ConnectionState>,
     /// Bytes moved since the last tick (idle connections only time out without traffic).
     active: bool,
-    /// A response was written since the service was called: the request is answered.
-    wrote: bool,
     ticks: u32,
     header_ticks: u32,
     idle_ticks: u32,
@@ -62,14 +64,13 @@ pub struct TimedIo<T> {
 }
 
 impl<T> TimedIo<T> {
-    pub fn new(io: T, phase: Arc<AtomicU8>, header: Duration, idle: Duration) -> Self {
+    pub fn new(io: T, state: Arc<ConnectionState>, header: Duration, idle: Duration) -> Self {
         let tick_len = (header.min(idle) / 4).max(Duration::from_millis(10));
         let ticks = |timeout: Duration| (timeout.as_nanos() / tick_len.as_nanos()) as u32 + 1;
         TimedIo {
             io,
-            phase,
+            state,
             active: false,
-            wrote: false,
             ticks: 0,
             header_ticks: ticks(header),
             idle_ticks: ticks(idle),
@@ -79,21 +80,33 @@ impl<T> TimedIo<T> {
     }
 
     fn phase(&self) -> Phase {
-        Phase::from_u8(self.phase.load(Relaxed))
+        self.state.phase()
     }
 
     fn enter(&mut self, phase: Phase) {
-        self.phase.store(phase as u8, Relaxed);
+        self.state.enter(phase);
         self.ticks = 0;
-        self.wrote = false;
+    }
+
+    /// The response is being written: the connection counts as idle from now on. hyper may
+    /// not poll the read side again until the client sends something, so waiting for a read
+    /// to notice would leave an answered connection `Serving` for a whole tick (and the
+    /// accept loop, at the cap, unable to tell it is idle). A long response still being
+    /// written when the accept loop asks the connection to give way is finished first
+    /// (graceful shutdown), and its writes count as traffic for the idle timeout.
+    fn on_write(&mut self) {
+        self.active = true;
+        if self.phase() == Phase::Serving {
+            self.enter(Phase::Idle);
+        }
     }
 
     fn on_read(&mut self) {
         self.active = true;
         match self.phase() {
             Phase::Idle => self.enter(Phase::Headers),
-            // The first bytes after the response start the next request.
-            Phase::Serving if self.wrote => self.enter(Phase::Headers),
+            // The first request's header time counts from accept: the ticks go on.
+            Phase::Fresh => self.state.enter(Phase::Headers),
             _ => {}
         }
     }
@@ -101,9 +114,6 @@ impl<T> TimedIo<T> {
     /// A read is waiting: counts the ticks that pass and fails the read when the phase's
     /// time is up.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.phase() == Phase::Serving && self.wrote {
-            self.enter(Phase::Idle);
-        }
         let tick_len = self.tick_len;
         if self.tick.is_none() {
             self.tick = Some(Box::pin(tokio::time::sleep(tick_len)));
@@ -119,7 +129,7 @@ impl<T> TimedIo<T> {
                     self.ticks = 0;
                     continue;
                 }
-                Phase::Headers => self.header_ticks,
+                Phase::Headers | Phase::Fresh => self.header_ticks,
                 Phase::Idle if self.active => {
                     self.ticks = 0;
                     self.active = false;
@@ -171,8 +181,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = ready!(Pin::new(&mut this.io).poll_write(cx, buf))?;
-        this.wrote = true;
-        this.active = true;
+        this.on_write();
         Poll::Ready(Ok(written))
     }
 
@@ -183,8 +192,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = ready!(Pin::new(&mut this.io).poll_write_vectored(cx, bufs))?;
-        this.wrote = true;
-        this.active = true;
+        this.on_write();
         Poll::Ready(Ok(written))
     }
 

@@ -1,0 +1,287 @@
+//! At the connection cap, idle connections give way to new ones, as nginx reuses its idle
+//! keep-alive connections when it runs out.
+//!
+//! Without this, a thousand keep-alive clients that stay connected after their reads (or
+//! connections that never send a request) hold every slot, and every new reader waits in the
+//! listen queue until an idle timeout fires. Here each connection shares a [`ConnectionState`]
+//! with the accept loop: its phase, and for an idle one (kept alive after a response, or never
+//! having sent a request) its place in the order connections went idle. When the accept loop
+//! finds every slot taken, [`Tracked::pick`] chooses the connection idle longest, provided the
+//! loop has seen it idle for at least [`GIVE_WAY_AFTER`] (a client between two back-to-back
+//! requests is never cut off), and asks it to close; the connection then shuts down gracefully,
+//! so a request that arrived meanwhile is still answered. New connections wait only while no
+//! slot qualifies.
+//!
+//! The request path pays one relaxed store per phase change and one atomic increment when a
+//! connection goes idle; clocks are read only by the accept loop, only at the cap.
+
+use super::timeouts::Phase;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// How long the accept loop must have seen a connection idle before closing it for a new one.
+pub const GIVE_WAY_AFTER: Duration = Duration::from_secs(1);
+/// How often the accept loop looks again while every slot is busy.
+pub const RECHECK: Duration = Duration::from_millis(200);
+
+/// The order in which connections went idle, across the process.
+static IDLE_ORDER: AtomicU64 = AtomicU64::new(1);
+
+/// What a connection shares with the accept loop.
+pub struct ConnectionState {
+    /// The phase in the low byte; for `Idle` and `Fresh`, the idle order above it.
+    word: AtomicU64,
+    /// Set by the accept loop: close at the next opportunity.
+    give_way: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Default for ConnectionState {
+    fn default() -> Self {
+        let state = ConnectionState {
+            word: AtomicU64::new(0),
+            give_way: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        };
+        state.enter(Phase::Fresh);
+        state
+    }
+}
+
+impl ConnectionState {
+    pub fn phase(&self) -> Phase {
+        Phase::from_u8(self.word.load(Ordering::Relaxed) as u8)
+    }
+
+    pub fn enter(&self, phase: Phase) {
+        let order = match phase {
+            Phase::Idle | Phase::Fresh => IDLE_ORDER.fetch_add(1, Ordering::Relaxed) << 8,
+            Phase::Headers | Phase::Serving => 0,
+        };
+        self.word.store(order | phase as u64, Ordering::Relaxed);
+    }
+
+    /// When this connection went idle, as an order; `None` while a request is in progress.
+    fn idle_order(&self) -> Option<u64> {
+        let word = self.word.load(Ordering::Relaxed);
+        match Phase::from_u8(word as u8) {
+            Phase::Idle | Phase::Fresh => Some(word >> 8),
+            Phase::Headers | Phase::Serving => None,
+        }
+    }
+
+    fn ask_to_give_way(&self) {
+        self.give_way.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waker.lock().expect("give-way lock").take() {
+            waker.wake();
+        }
+    }
+
+    /// Completes once the accept loop asks this connection to close.
+    pub fn asked_to_give_way(&self) -> GiveWay<'_> {
+        GiveWay {
+            state: self,
+            registered: None,
+        }
+    }
+}
+
+/// Registers its task's waker on the first poll (and again only if it changes), so the usual
+/// poll is one atomic load, as with the stop signal.
+pub struct GiveWay<'a> {
+    state: &'a ConnectionState,
+    registered: Option<Waker>,
+}
+
+impl Future for GiveWay<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state.give_way.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        if matches!(&self.registered, Some(w) if w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        let waker = cx.waker().clone();
+        *self.state.waker.lock().expect("give-way lock") = Some(waker.clone());
+        // Checked again after registering: `ask_to_give_way` sets the flag before it takes the
+        // waker, so either it finds this waker or this sees the flag.
+        if self.state.give_way.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        self.registered = Some(waker);
+        Poll::Pending
+    }
+}
+
+/// The accept loop's view of its connections: which are idle, and since when it has seen them so.
+#[derive(Default)]
+pub struct Tracked {
+    connections: Vec<Seen>,
+    /// Reap closed connections once the list is this long (twice the cap).
+    reap_at: usize,
+}
+
+struct Seen {
+    state: Arc<ConnectionState>,
+    /// The idle order last seen, and when it was first seen.
+    idle: Option<(u64, Instant)>,
+}
+
+/// What the accept loop does at the cap.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AtCap {
+    /// A connection was asked to close: its slot frees shortly.
+    AskedOneToGiveWay,
+    /// None qualifies yet: look again at this moment (or when a slot frees).
+    LookAgainAt(Instant),
+}
+
+impl Tracked {
+    pub fn new(max_connections: usize) -> Self {
+        Tracked {
+            connections: Vec::new(),
+            reap_at: max_connections.saturating_mul(2).max(16),
+        }
+    }
+
+    /// A new connection's state, tracked until it closes.
+    pub fn add(&mut self) -> Arc<ConnectionState> {
+        if self.connections.len() >= self.reap_at {
+            self.reap();
+        }
+        let state = Arc::new(ConnectionState::default());
+        self.connections.push(Seen {
+            state: state.clone(),
+            idle: None,
+        });
+        state
+    }
+
+    /// Forgets connections that have closed (they dropped their half of the state).
+    fn reap(&mut self) {
+        self.connections.retain(|c| Arc::strong_count(&c.state) > 1);
+    }
+
+    /// At the cap: asks the connection idle longest, seen idle for `after` at least, to close.
+    pub fn pick(&mut self, now: Instant, after: Duration) -> AtCap {
+        self.reap();
+        let mut oldest: Option<(u64, usize)> = None;
+        let mut next_look = now + RECHECK;
+        for (i, seen) in self.connections.iter_mut().enumerate() {
+            if seen.state.give_way.load(Ordering::Relaxed) {
+                continue; // already closing
+            }
+            let Some(order) = seen.state.idle_order() else {
+                seen.idle = None;
+                continue;
+            };
+            let since = match seen.idle {
+                Some((seen_order, since)) if seen_order == order => since,
+                _ => {
+                    seen.idle = Some((order, now));
+                    now
+                }
+            };
+            if now.duration_since(since) >= after {
+                if oldest.is_none_or(|(o, _)| order < o) {
+                    oldest = Some((order, i));
+                }
+            } else {
+                next_look = next_look.min(since + after);
+            }
+        }
+        match oldest {
+            Some((_, i)) => {
+                self.connections[i].state.ask_to_give_way();
+                AtCap::AskedOneToGiveWay
+            }
+            None => AtCap::LookAgainAt(next_look),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_idle_gives_way_once_seen_idle_long_enough() {
+        let mut tracked = Tracked::new(4);
+        let busy = tracked.add();
+        busy.enter(Phase::Serving);
+        let first_idle = tracked.add();
+        let second_idle = tracked.add();
+        let silent = tracked.add(); // never sent a request: idle since it was accepted
+        first_idle.enter(Phase::Idle);
+        second_idle.enter(Phase::Idle);
+        let t0 = Instant::now();
+        // Seen idle just now: nobody qualifies yet.
+        assert!(matches!(
+            tracked.pick(t0, GIVE_WAY_AFTER),
+            AtCap::LookAgainAt(at) if at <= t0 + GIVE_WAY_AFTER
+        ));
+        // A second later the silent connection (idle first) goes, then the first idle one.
+        let t1 = t0 + GIVE_WAY_AFTER;
+        assert_eq!(tracked.pick(t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(silent.give_way.load(Ordering::SeqCst));
+        assert_eq!(tracked.pick(t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(first_idle.give_way.load(Ordering::SeqCst));
+        // The second idle one made a request meanwhile and is idle again: its clock restarts.
+        second_idle.enter(Phase::Headers);
+        second_idle.enter(Phase::Serving);
+        second_idle.enter(Phase::Idle);
+        assert!(matches!(
+            tracked.pick(t1, GIVE_WAY_AFTER),
+            AtCap::LookAgainAt(_)
+        ));
+        assert!(!second_idle.give_way.load(Ordering::SeqCst));
+        // A connection busy with a request never gives way, however long.
+        let t2 = t1 + Duration::from_secs(3600);
+        assert_eq!(tracked.pick(t2, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(second_idle.give_way.load(Ordering::SeqCst));
+        assert!(matches!(
+            tracked.pick(t2, GIVE_WAY_AFTER),
+            AtCap::LookAgainAt(_)
+        ));
+        assert!(!busy.give_way.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn closed_connections_are_forgotten() {
+        let mut tracked = Tracked::new(2);
+        for _ in 0..100 {
+            drop(tracked.add());
+        }
+        assert!(
+            tracked.connections.len() <= 16,
+            "{}",
+            tracked.connections.len()
+        );
+        let kept = tracked.add();
+        tracked.reap();
+        assert_eq!(tracked.connections.len(), 1);
+        drop(kept);
+    }
+
+    #[tokio::test]
+    async fn asking_wakes_the_waiting_connection() {
+        let state = Arc::new(ConnectionState::default());
+        let waiting = tokio::spawn({
+            let state = state.clone();
+            async move { state.asked_to_give_way().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        state.ask_to_give_way();
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("woken")
+            .unwrap();
+    }
+}

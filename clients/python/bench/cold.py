@@ -12,7 +12,10 @@ each to the raw socket read:
 - raw:       `import socket`, connect, one HTTP/1.1 request, read Content-Length bytes (the floor)
 - sidecache: `import sidecache; sidecache.default_client().parameter(N)` (port and token from
              the environment, as a handler has them)
+- lambda_cache: `from sidecache import ssm; ssm.get_entry(parameter=N)`, lambda-cache's API
 - urllib:    the AWS documentation's snippet: urllib.request plus json
+- sidecache_baseline: as sidecache, imported from `--baseline-pythonpath` (another version of
+             the package, e.g. `git archive <commit> clients/python/src`), measured beside it
 
 Interpreters start with `-S` (no site-packages, no `.pth` files) unless `--site`: what a
 machine's site-packages preload (here and there `re`, `enum`...) would otherwise be taken off
@@ -53,6 +56,10 @@ while len(value) < length:
 import sidecache
 value = sidecache.default_client().parameter(NAME)
 """,
+    "lambda_cache": """
+from sidecache import ssm
+value = ssm.get_entry(parameter=NAME)
+""",
     "urllib": """
 import json
 import urllib.request
@@ -80,9 +87,11 @@ def quote(text):
 
 
 def run_child(args, way, env):
-    code = CHILD.format(pythonpath=args.pythonpath, port=args.port, token=args.token,
-                        name=args.name, query=f"name={quote(args.name)}&withDecryption=true",
-                        snippet=WAYS[way])
+    baseline = way == "sidecache_baseline"
+    code = CHILD.format(pythonpath=args.baseline_pythonpath if baseline else args.pythonpath,
+                        port=args.port, token=args.token, name=args.name,
+                        query=f"name={quote(args.name)}&withDecryption=true",
+                        snippet=WAYS["sidecache" if baseline else way])
     flags = [] if args.site else ["-S"]
     result = subprocess.run([args.python, *flags, "-c", code], env=env, capture_output=True,
                             text=True, timeout=60)
@@ -100,15 +109,19 @@ def main():
     parser.add_argument("--token", required=True)
     parser.add_argument("--name", required=True, help="a parameter that exists upstream")
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--ways", default="raw,sidecache,urllib",
+    parser.add_argument("--ways", default="raw,sidecache,lambda_cache,urllib",
                         help=f"comma-separated, of: {', '.join(WAYS)}")
     parser.add_argument("--python", default=sys.executable, help="the interpreter measured")
     parser.add_argument("--pythonpath", default=DEFAULT_PYTHONPATH,
                         help="where `sidecache` is imported from (default: clients/python/src)")
+    parser.add_argument("--baseline-pythonpath",
+                        help="also measure `sidecache` imported from here (sidecache_baseline)")
     parser.add_argument("--site", action="store_true", help="start interpreters with site")
     args = parser.parse_args()
     ways = [way.strip() for way in args.ways.split(",") if way.strip()]
-    unknown = [way for way in ways if way not in WAYS]
+    if args.baseline_pythonpath and "sidecache_baseline" not in ways:
+        ways.append("sidecache_baseline")
+    unknown = [way for way in ways if way not in WAYS and way != "sidecache_baseline"]
     if unknown:
         parser.error(f"unknown ways: {', '.join(unknown)}")
 

@@ -11,11 +11,19 @@ invocation.
 
 import functools
 
-# lambda-cache's exceptions, importable from here as well as from sidecache.exceptions.
-from .exceptions import (ArgumentTypeNotSupportedError, InvalidS3UriError, LambdaCacheError,
-                         NoEntryNameError)
-
 DEFAULT_MAX_AGE_IN_SECONDS = 60
+# lambda-cache's exceptions, reachable from here as well as from sidecache.exceptions; that
+# module is imported when one is raised or named, not by a handler that only reads values.
+_EXCEPTIONS = frozenset(("ArgumentTypeNotSupportedError", "InvalidS3UriError",
+                         "LambdaCacheError", "NoEntryNameError"))
+
+
+def __getattr__(name):
+    if name in _EXCEPTIONS:
+        from . import exceptions
+
+        return getattr(exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def entry_name_for(argument, entry_name=None):
@@ -29,12 +37,15 @@ def entry_name_for(argument, entry_name=None):
     if isinstance(argument, str):
         return entry_name or argument.split("/")[-1]
     # lambda-cache compares exact types: a tuple is not a list.
+    from . import exceptions
+
     if type(argument) in (int, list, dict):
         if not entry_name:
-            raise NoEntryNameError(
+            raise exceptions.NoEntryNameError(
                 "You must specify an entry_name for arguments of type list, dict or int")
         return entry_name
-    raise ArgumentTypeNotSupportedError("Argument can only be of Type str, int, list or dict")
+    raise exceptions.ArgumentTypeNotSupportedError(
+        "Argument can only be of Type str, int, list or dict")
 
 
 def decorator(fetch, argument, max_age_in_seconds, entry_name):

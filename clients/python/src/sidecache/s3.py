@@ -20,7 +20,6 @@ import os
 from . import entries
 from .client import default_client
 from .entries import DEFAULT_MAX_AGE_IN_SECONDS
-from .exceptions import InvalidS3UriError
 
 # Where lambda-cache puts its files; a module variable so tests or odd runtimes can move it.
 LINK_DIR = "/tmp"
@@ -45,6 +44,8 @@ def get_entry(s3Uri, max_age_in_seconds=DEFAULT_MAX_AGE_IN_SECONDS, entry_name=N
 
 def _check_uri(uri):
     if not isinstance(uri, str) or not uri.startswith("s3://") or "/" not in uri[5:]:
+        from .exceptions import InvalidS3UriError
+
         raise InvalidS3UriError(uri)
 
 

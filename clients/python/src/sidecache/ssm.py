@@ -14,7 +14,6 @@ lambda-cache's GetParameters call, a name that does not exist is left out of tha
 from . import entries
 from .client import default_client
 from .entries import DEFAULT_MAX_AGE_IN_SECONDS
-from .exceptions import ArgumentTypeNotSupportedError
 
 
 def cache(parameter, max_age_in_seconds=DEFAULT_MAX_AGE_IN_SECONDS, entry_name=None):
@@ -34,6 +33,8 @@ def _fetch(parameter, max_age_in_seconds, _entry_name):
     if type(parameter) is not list or not all(isinstance(name, str) for name in parameter):
         # lambda-cache's error for an int or a dict; for a list holding something else than
         # names, lambda-cache lets botocore refuse it (ParamValidationError).
+        from .exceptions import ArgumentTypeNotSupportedError
+
         raise ArgumentTypeNotSupportedError(
             f"Only str or list of str supported for ssm, {parameter!r} is of type "
             f"{type(parameter).__name__}")

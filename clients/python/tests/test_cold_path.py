@@ -16,7 +16,8 @@ PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(sidecache.__fil
 # email; json and urllib.parse pull in re), and botocore tens of them.
 HEAVY = ("http", "http.client", "email", "urllib", "urllib.parse", "urllib.request", "json",
          "_json", "re", "botocore", "threading", "base64", "tempfile", "shutil", "random",
-         "sidecache.errors", "sidecache.exceptions", "sidecache.ssm", "sidecache.s3",
+         "sidecache.errors", "sidecache.exceptions", "sidecache.jsonreader", "sidecache.ssm",
+         "sidecache.s3",
          "sidecache.powertools")
 
 

@@ -170,3 +170,15 @@ def test_s3_rejects_a_malformed_uri():
         handler({}, Context())
     with pytest.raises(InvalidS3UriError):
         s3.get_entry(s3Uri="s3://bucket-without-key")
+
+
+def test_fractional_max_age_is_rounded_down_to_sidecache_whole_seconds(seeded, upstream):
+    # lambda-cache compares ages with any number; sidecache's maxAge is whole seconds.
+    name = seeded.name("greeting")
+    ssm.get_entry(parameter=name)
+    before = upstream.calls("ssm")
+    assert ssm.get_entry(parameter=name, max_age_in_seconds=300.5) == f"hello python {seeded.run}"
+    assert upstream.calls("ssm") == before
+    # Under a second: 0, a forced refresh (never a value older than asked).
+    assert ssm.get_entry(parameter=name, max_age_in_seconds=0.5) == f"hello python {seeded.run}"
+    assert upstream.calls("ssm") == before + 1

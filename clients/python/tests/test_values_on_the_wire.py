@@ -6,7 +6,9 @@ import json
 import pytest
 
 import sidecache
-from sidecache.encoding import loads, quote, string_field
+from sidecache.client import string_field
+from sidecache.connection import quote
+from sidecache.jsonreader import loads
 
 TRICKY_VALUES = [
     'with "quotes" inside',

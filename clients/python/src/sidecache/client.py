@@ -2,11 +2,10 @@
 
 What a cold start pays for `import sidecache` and a first value is kept at what a bare socket
 read costs (docs/clients-python.md, "Cold start"): the HTTP/1.1 exchange is sidecache.connection
-over `socket`, queries and JSON are sidecache.encoding, and nothing else is imported until a
-call needs it (base64 for a SecretBinary in a JSON answer, botocore on an error path). A secret
+over `socket`, and nothing else is imported until a call needs it: sidecache.jsonreader for
+an answer that needs a JSON parser, sidecache.errors (and botocore) on an error path. A secret
 is read with `format=raw`, its bare value, so no JSON is parsed for it at all; a parameter's
-answer is read by `parameter_from_body` without a JSON parser when it can be. sidecache.errors
-too is imported on an error path only.
+answer is read by `parameter_from_body` without a JSON parser when it can be.
 
 One connection per client is reused across invocations: a cache hit then costs one request on
 an open socket instead of a TCP handshake plus a request (docs/performance.md: a hit on a new
@@ -17,8 +16,7 @@ import os
 import time
 from _thread import allocate_lock  # threading.Lock itself, without importing threading
 
-from .connection import BrokenAnswer, Connection, StaleConnection
-from .encoding import loads, query_string, string_field
+from .connection import BrokenAnswer, Connection, StaleConnection, query_string
 
 DEFAULT_PORT = 2773
 ENV_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -159,6 +157,8 @@ class Client:
 
     def get_json(self, endpoint, /, **query):
         """GET an endpoint and parse its JSON answer; None-valued query entries are left out."""
+        from .jsonreader import loads
+
         return loads(self.get(endpoint, **query)[1])
 
     def get(self, endpoint, /, **query):
@@ -166,6 +166,11 @@ class Client:
 
         `headers` is a dict by lower-case name whose `get` and `[]` take any case.
         """
+        max_age = query.get("maxAge")
+        if max_age is not None and not isinstance(max_age, int):
+            # sidecache takes whole seconds; lambda-cache's max_age_in_seconds may be 1.5.
+            # Rounded down: a value is never older than asked.
+            query["maxAge"] = int(max_age)
         encoded = query_string(query)
         target = f"{endpoint}?{encoded}" if encoded else endpoint
         with self._lock:
@@ -257,8 +262,30 @@ def parameter_from_body(body):
     kind = string_field(text, "Type")
     value = string_field(text, "Value")
     if kind is None or value is None:  # an escape in the value (or no value): parse it all
+        from .jsonreader import loads
+
         return parameter_value(loads(text)["Parameter"])
     return value.split(",") if kind == "StringList" else value
+
+
+def string_field(text, key):
+    """The value of the string member `key` of a flat JSON answer, read without a parser when
+    it holds no escape, else None (then the caller parses the whole text).
+
+    Sound for sidecache's answers, whose keys are fixed and each appears once: in JSON text a
+    quote inside a string is always escaped, so `"key":"` can only be that member's start, and
+    the next quote ends its value unless a backslash, which this then refuses, came before it.
+    """
+    marker = f'"{key}":"'
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find('"', start)
+    if end < 0:
+        return None
+    value = text[start:end]
+    return None if "\\" in value else value
 
 
 def parameter_value(record):

@@ -6,10 +6,32 @@ importing the `email` package to parse headers. This module writes the request i
 `sendall` and reads the answer: the status line, the headers, and a body framed by
 `Content-Length` (what sidecache, on hyper, sends for every cached value), by chunked
 transfer-encoding (a streamed S3 file whose length was unknown), or by the end of the
-connection.
+connection. The request's query is percent-encoded here too.
 """
 
 import socket
+
+# Not with urllib.parse, which imports re: a cold start's millisecond.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+# Bytes that never need escaping, as a `bytes.translate` deletion table: a value made only of
+# them (most parameter names) is sent as it is.
+_UNRESERVED_BYTES = bytes(sorted(_UNRESERVED))
+
+
+def quote(text):
+    """`text` percent-encoded for a query string value, as sidecache decodes it
+    (form-urlencoded: `+` would be a space, so it is escaped; `/` is left readable)."""
+    data = text.encode("utf-8")
+    if not data.translate(None, _UNRESERVED_BYTES):
+        return text
+    return "".join(chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in data)
+
+
+def query_string(query):
+    """`key=value&...` of the entries whose value is not None, in the order given."""
+    return "&".join(f"{key}={quote(str(value))}" for key, value in query.items()
+                    if value is not None)
+
 
 _MAX_HEAD = 64 * 1024  # status line plus headers: sidecache sends a few hundred bytes
 _RECV = 64 * 1024

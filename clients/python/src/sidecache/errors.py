@@ -96,7 +96,7 @@ def make_error(status, error_type, message, operation=None):
 
 def error_from_response(status, body, operation=None):
     """The exception for an error answer; `body` is its raw bytes (JSON when sidecache wrote it)."""
-    from .encoding import loads
+    from .jsonreader import loads
 
     try:
         parsed = loads(body)

@@ -108,6 +108,27 @@ def test_token_from_environment_sidecache_token_wins(monkeypatch, seeded):
     assert sidecache.Client().parameter(seeded.name("greeting")).startswith("hello")
 
 
+def test_token_order_session_token_then_container_authorization_token(monkeypatch, seeded):
+    # sidecache here expects SIDECACHE_TOKEN's value; the client is given it through the
+    # other variables, one at a time, each time with a wrong value in the later ones.
+    real = os.environ["SIDECACHE_TOKEN"]
+    monkeypatch.delenv("SIDECACHE_TOKEN")
+    monkeypatch.delenv("SIDECACHE_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", real)
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-token")
+    assert sidecache.Client().parameter(seeded.name("greeting")).startswith("hello")
+    # No session token (SnapStart, Managed Instances): the container authorization token.
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", real)
+    assert sidecache.Client().parameter(seeded.name("greeting")).startswith("hello")
+    # Both set: the session token is sent, not the container's.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "not-the-token")
+    with pytest.raises(sidecache.AccessDenied):
+        sidecache.Client().parameter(seeded.name("greeting"))
+    # An explicit token comes first of all.
+    assert sidecache.Client(token=real).parameter(seeded.name("greeting")).startswith("hello")
+
+
 def test_token_file_is_read_and_reread_when_rotated(monkeypatch, tmp_path, seeded):
     token_file = tmp_path / "token"
     token_file.write_text("stale-token\n")

@@ -20,7 +20,9 @@ from sidecache.errors import error_from_response
 ])
 def test_status_maps_to_its_class(status, kind, expected):
     error = error_from_response(status, json.dumps({"__type": kind, "message": "m"}).encode())
-    assert type(error) is expected
+    # The class itself, or (4xx, with botocore importable) its subclass that is also a
+    # botocore ClientError: test_lambda_cache_errors.py.
+    assert type(error) is expected or type(error).__bases__[0] is expected
     assert (error.status, error.error_type, error.message) == (status, kind, "m")
     assert kind in str(error) and str(status) in str(error)
 

@@ -63,8 +63,15 @@ def test_list_of_parameters_is_one_get_many_under_entry_name(seeded, upstream):
 
 
 def test_a_list_needs_an_entry_name(seeded):
+    # As in lambda-cache: raised when the handler is called, not when it is decorated.
+    @ssm.cache(parameter=[seeded.name("tree/a")])
+    def handler(event, context):
+        raise AssertionError("the handler must not run")
+
     with pytest.raises(NoEntryNameError):
-        ssm.cache(parameter=[seeded.name("tree/a")])
+        handler({}, Context())
+    with pytest.raises(NoEntryNameError):
+        ssm.get_entry(parameter=[seeded.name("tree/a")])
 
 
 def test_default_entry_name_is_the_last_segment_and_entry_name_overrides(seeded):
@@ -158,5 +165,20 @@ def test_s3_replaces_an_old_file_and_copies_where_links_are_refused(seeded, monk
 
 
 def test_s3_rejects_a_malformed_uri():
+    handler = s3.cache(s3Uri="https://bucket/key")(lambda event, context: None)
     with pytest.raises(InvalidS3UriError):
-        s3.cache(s3Uri="https://bucket/key")
+        handler({}, Context())
+    with pytest.raises(InvalidS3UriError):
+        s3.get_entry(s3Uri="s3://bucket-without-key")
+
+
+def test_fractional_max_age_is_rounded_down_to_sidecache_whole_seconds(seeded, upstream):
+    # lambda-cache compares ages with any number; sidecache's maxAge is whole seconds.
+    name = seeded.name("greeting")
+    ssm.get_entry(parameter=name)
+    before = upstream.calls("ssm")
+    assert ssm.get_entry(parameter=name, max_age_in_seconds=300.5) == f"hello python {seeded.run}"
+    assert upstream.calls("ssm") == before
+    # Under a second: 0, a forced refresh (never a value older than asked).
+    assert ssm.get_entry(parameter=name, max_age_in_seconds=0.5) == f"hello python {seeded.run}"
+    assert upstream.calls("ssm") == before + 1

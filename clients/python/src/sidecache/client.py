@@ -1,46 +1,48 @@
 """The plain client: one keep-alive connection to sidecache, typed errors, a start-up retry.
 
-Standard library only (http.client), so a handler pays no SDK import. One connection per
-client is reused across invocations: a cache hit then costs one request on an open socket
-instead of a TCP handshake plus a request (docs/api.md; /work/shared/notes: a hit on a new
-connection costs sidecache ~3x the instructions of one on a kept-alive connection).
+What a cold start pays for `import sidecache` and a first value is kept at what a bare socket
+read costs (docs/clients-python.md, "Cold start"): the HTTP/1.1 exchange is sidecache.connection
+over `socket`, and nothing else is imported until a call needs it: sidecache.jsonreader for
+an answer that needs a JSON parser, sidecache.errors (and botocore) on an error path. A secret
+is read with `format=raw`, its bare value, so no JSON is parsed for it at all; a parameter's
+answer is read by `parameter_from_body` without a JSON parser when it can be.
+
+One connection per client is reused across invocations: a cache hit then costs one request on
+an open socket instead of a TCP handshake plus a request (docs/performance.md: a hit on a new
+connection costs sidecache about twice the instructions of one on a kept-alive connection).
 """
 
-import base64
-import http.client
-import json
 import os
-import threading
 import time
-from urllib.parse import urlencode
+from _thread import allocate_lock  # threading.Lock itself, without importing threading
 
-from .errors import NotFound, SidecacheError, Unreachable, error_from_response
+from .connection import BrokenAnswer, Connection, StaleConnection, query_string
 
 DEFAULT_PORT = 2773
 ENV_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
-# The token, in the extension's own order: SIDECACHE_TOKEN, else the contents of
-# SIDECACHE_TOKEN_FILE (trimmed), else AWS_SESSION_TOKEN.
+# The token, in this order: SIDECACHE_TOKEN, else the contents of SIDECACHE_TOKEN_FILE
+# (trimmed), else AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN (SnapStart and
+# Lambda Managed Instances have no session token in the handler's environment; sidecache
+# accepts that value there).
 ENV_TOKEN = "SIDECACHE_TOKEN"
 ENV_TOKEN_FILE = "SIDECACHE_TOKEN_FILE"
 ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"
+ENV_CONTAINER_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 # How long a refused connection is retried: an extension that starts with the function may
 # still be binding its port when INIT code makes the first call.
 DEFAULT_STARTUP_WAIT = 5.0
 _FIRST_BACKOFF = 0.02
 _MAX_BACKOFF = 0.25
-# Errors that mean a kept-alive connection was closed by the other side while idle: the request
-# never reached sidecache, so sending it again on a new connection is safe (all reads are GETs).
-_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                     http.client.BadStatusLine)
 
 
 def _token_from_env():
-    if os.environ.get(ENV_TOKEN):
-        return os.environ[ENV_TOKEN]
-    if os.environ.get(ENV_TOKEN_FILE):
-        return _read_token_file(os.environ[ENV_TOKEN_FILE])
-    return os.environ.get(ENV_SESSION_TOKEN, "")
+    environ = os.environ
+    if environ.get(ENV_TOKEN):
+        return environ[ENV_TOKEN]
+    if environ.get(ENV_TOKEN_FILE):
+        return _read_token_file(environ[ENV_TOKEN_FILE])
+    return environ.get(ENV_SESSION_TOKEN) or environ.get(ENV_CONTAINER_TOKEN, "")
 
 
 def _read_token_file(path):
@@ -49,6 +51,13 @@ def _read_token_file(path):
             return f.read().strip()
     except OSError:
         return ""  # answered 403 MissingToken/InvalidToken, which says what is wrong
+
+
+def _token_header(token):
+    # Header injection is refused here rather than sent: a token never holds CR or LF.
+    if "\r" in token or "\n" in token:
+        token = ""
+    return f"{TOKEN_HEADER}: {token}\r\n".encode("latin-1", "replace")
 
 
 class Client:
@@ -64,25 +73,26 @@ class Client:
         self.port = int(port if port is not None else os.environ.get(ENV_PORT) or DEFAULT_PORT)
         self.timeout = timeout
         self.startup_wait = startup_wait
-        self._headers = {TOKEN_HEADER: token if token is not None else _token_from_env()}
-        # A token read from SIDECACHE_TOKEN_FILE may be rotated: re-read on InvalidToken.
+        self._token = token if token is not None else _token_from_env()
+        self._header_block = _token_header(self._token)
+        # A token read from SIDECACHE_TOKEN_FILE may be rotated: re-read on a 403.
         self._token_file = (os.environ.get(ENV_TOKEN_FILE)
                             if token is None and not os.environ.get(ENV_TOKEN) else None)
         self._connection = None
         # X-Cache of the last value answer (hit, miss, refresh, stale): for logs and metrics.
         self.last_cache_status = None
-        # http.client connections are not thread-safe; handlers that read from threads share
-        # the one connection in turn.
-        self._lock = threading.Lock()
+        # One connection carries one request at a time; handlers that read from threads share
+        # it in turn.
+        self._lock = allocate_lock()
 
     # --- values ---------------------------------------------------------------------------
 
     def parameter(self, name, max_age=None, decrypt=True, region=None, role_arn=None):
         """The value of one SSM parameter: a str, or a list of str for a StringList."""
-        body = self.get_json("/systemsmanager/parameters/get", name=name,
-                             withDecryption=_bool(decrypt), maxAge=max_age, region=region,
-                             roleArn=role_arn)
-        return parameter_value(body["Parameter"])
+        body = self.get("/systemsmanager/parameters/get", name=name,
+                        withDecryption=_bool(decrypt), maxAge=max_age, region=region,
+                        roleArn=role_arn)[1]
+        return parameter_from_body(body)
 
     def parameters(self, names, max_age=None, decrypt=True, missing_ok=False, region=None,
                    role_arn=None):
@@ -94,12 +104,15 @@ class Client:
         names = list(names)
         if not names:
             return {}
-        body = self.get_json("/systemsmanager/parameters/get-many", names=",".join(names),
-                             withDecryption=_bool(decrypt), maxAge=max_age, region=region,
-                             roleArn=role_arn)
+        endpoint = "/systemsmanager/parameters/get-many"
+        body = self.get_json(endpoint, names=",".join(names), withDecryption=_bool(decrypt),
+                             maxAge=max_age, region=region, roleArn=role_arn)
         invalid = body.get("InvalidParameters") or []
         if invalid and not missing_ok:
-            raise NotFound(404, "ParameterNotFound", "parameters not found: " + ", ".join(invalid))
+            from .errors import OPERATIONS, make_error
+
+            raise make_error(404, "ParameterNotFound",
+                             "parameters not found: " + ", ".join(invalid), OPERATIONS[endpoint])
         return {record["Name"]: parameter_value(record) for record in body.get("Parameters") or []}
 
     def parameters_by_path(self, path, recursive=False, max_age=None, decrypt=True, region=None,
@@ -113,11 +126,14 @@ class Client:
     def secret(self, secret_id, max_age=None, version_stage=None, version_id=None, region=None,
                role_arn=None):
         """A secret's value as stored: str for SecretString, bytes for SecretBinary."""
-        body = self.get_json("/secretsmanager/get", secretId=secret_id, versionStage=version_stage,
-                             versionId=version_id, maxAge=max_age, region=region, roleArn=role_arn)
-        if body.get("SecretString") is not None:
-            return body["SecretString"]
-        return base64.b64decode(body.get("SecretBinary") or "")
+        # format=raw: the bare value, typed by Content-Type (text/plain for a SecretString,
+        # application/octet-stream for a SecretBinary's decoded bytes).
+        headers, body = self.get("/secretsmanager/get", secretId=secret_id,
+                                 versionStage=version_stage, versionId=version_id,
+                                 maxAge=max_age, region=region, roleArn=role_arn, format="raw")
+        if headers.get("Content-Type", "").startswith("text/"):
+            return body.decode("utf-8")
+        return body
 
     def object_path(self, uri, max_age=None, version_id=None, region=None, role_arn=None):
         """The local path of an S3 object (`s3://bucket/key`) that sidecache downloaded."""
@@ -141,19 +157,31 @@ class Client:
 
     def get_json(self, endpoint, /, **query):
         """GET an endpoint and parse its JSON answer; None-valued query entries are left out."""
-        return json.loads(self.get(endpoint, **query)[1])
+        from .jsonreader import loads
+
+        return loads(self.get(endpoint, **query)[1])
 
     def get(self, endpoint, /, **query):
-        """GET an endpoint: (headers, body bytes) of a 2xx answer, else the typed exception."""
-        query = {k: v for k, v in query.items() if v is not None}
-        target = f"{endpoint}?{urlencode(query)}" if query else endpoint
+        """GET an endpoint: (headers, body bytes) of a 2xx answer, else the typed exception.
+
+        `headers` is a dict by lower-case name whose `get` and `[]` take any case.
+        """
+        max_age = query.get("maxAge")
+        if max_age is not None and not isinstance(max_age, int):
+            # sidecache takes whole seconds; lambda-cache's max_age_in_seconds may be 1.5.
+            # Rounded down: a value is never older than asked.
+            query["maxAge"] = int(max_age)
+        encoded = query_string(query)
+        target = f"{endpoint}?{encoded}" if encoded else endpoint
         with self._lock:
             status, headers, body = self._send(target)
             if status == 403 and self._token_file and self._token_rotated():
                 status, headers, body = self._send(target)
-            self.last_cache_status = headers.get("X-Cache")
+            self.last_cache_status = headers.get("x-cache")
         if status >= 400:
-            raise error_from_response(status, body)
+            from .errors import OPERATIONS, error_from_response
+
+            raise error_from_response(status, body, OPERATIONS.get(endpoint))
         return headers, body
 
     def close(self):
@@ -161,52 +189,103 @@ class Client:
             self._drop()
 
     def _send(self, target):
-        deadline = time.monotonic() + self.startup_wait
+        deadline = None
         backoff = _FIRST_BACKOFF
         while True:
             reused = self._connection is not None
-            if not reused:
-                self._connection = http.client.HTTPConnection(self.host, self.port,
-                                                              timeout=self.timeout)
             try:
-                self._connection.request("GET", target, headers=self._headers)
-                response = self._connection.getresponse()
-                body = response.read()
-                if response.will_close:
+                if not reused:
+                    self._connection = Connection(self.host, self.port, self.timeout)
+                status, headers, body, will_close = self._connection.get(target,
+                                                                         self._header_block)
+                if will_close:
                     self._drop()
-                return response.status, response.headers, body
-            except _STALE_CONNECTION as error:
+                return status, headers, body
+            except StaleConnection as error:
                 self._drop()
                 if not reused:
-                    raise Unreachable(None, "ConnectionClosed",
-                                      f"sidecache on {self.host}:{self.port} closed the "
-                                      f"connection: {error!r}") from error
+                    raise _unreachable("ConnectionClosed",
+                                       f"sidecache on {self.host}:{self.port} closed the "
+                                       f"connection: {error}") from error
                 # A pooled connection closed while idle: one fresh try at once.
+            except (ConnectionResetError, BrokenPipeError) as error:
+                self._drop()
+                if not reused:
+                    raise _unreachable("ConnectionClosed",
+                                       f"sidecache on {self.host}:{self.port} closed the "
+                                       f"connection: {error!r}") from error
+                # As above: a reset on a pooled connection is one that was closed while idle.
             except ConnectionRefusedError as error:
                 self._drop()
-                if time.monotonic() + backoff > deadline:
-                    raise Unreachable(None, "ConnectionRefused",
-                                      f"nothing listens on {self.host}:{self.port} after "
-                                      f"{self.startup_wait:g} s: is the sidecache layer "
-                                      f"added to the function?") from error
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.startup_wait
+                if now + backoff > deadline:
+                    raise _unreachable("ConnectionRefused",
+                                       f"nothing listens on {self.host}:{self.port} after "
+                                       f"{self.startup_wait:g} s: is the sidecache layer "
+                                       f"added to the function?") from error
                 time.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
+            except BrokenAnswer as error:
+                self._drop()
+                raise _unreachable("BrokenAnswer",
+                                   f"sidecache on {self.host}:{self.port}: {error}") from error
             except OSError as error:  # timeouts, unreachable host
                 self._drop()
-                raise Unreachable(None, type(error).__name__,
-                                  f"sidecache on {self.host}:{self.port}: {error}") from error
+                raise _unreachable(type(error).__name__,
+                                   f"sidecache on {self.host}:{self.port}: {error}") from error
 
     def _token_rotated(self):
         token = _read_token_file(self._token_file)
-        if token == self._headers[TOKEN_HEADER]:
+        if token == self._token:
             return False
-        self._headers[TOKEN_HEADER] = token
+        self._token = token
+        self._header_block = _token_header(token)
         return True
 
     def _drop(self):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _unreachable(error_type, message):
+    from .errors import Unreachable
+
+    return Unreachable(None, error_type, message)
+
+
+def parameter_from_body(body):
+    """The value in a GetParameter answer (`{"Parameter": {..., "Type", "Value", ...}}`)."""
+    text = body.decode("utf-8")
+    kind = string_field(text, "Type")
+    value = string_field(text, "Value")
+    if kind is None or value is None:  # an escape in the value (or no value): parse it all
+        from .jsonreader import loads
+
+        return parameter_value(loads(text)["Parameter"])
+    return value.split(",") if kind == "StringList" else value
+
+
+def string_field(text, key):
+    """The value of the string member `key` of a flat JSON answer, read without a parser when
+    it holds no escape, else None (then the caller parses the whole text).
+
+    Sound for sidecache's answers, whose keys are fixed and each appears once: in JSON text a
+    quote inside a string is always escaped, so `"key":"` can only be that member's start, and
+    the next quote ends its value unless a backslash, which this then refuses, came before it.
+    """
+    marker = f'"{key}":"'
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find('"', start)
+    if end < 0:
+        return None
+    value = text[start:end]
+    return None if "\\" in value else value
 
 
 def parameter_value(record):
@@ -220,7 +299,7 @@ def _bool(flag):
 
 
 _default = None
-_default_lock = threading.Lock()
+_default_lock = allocate_lock()
 
 
 def default_client():

@@ -2,9 +2,15 @@
 
 The class is chosen by HTTP status, which sidecache keeps distinct per cause (docs/api.md,
 "Status codes"); `error_type` keeps the exact `__type` for finer checks.
-"""
 
-import json
+A handler written for boto3 or lambda-cache catches AWS's answers as
+`botocore.exceptions.ClientError` and reads `e.response["Error"]["Code"]`. So that such a
+handler keeps working when only its import changes, the errors of the 4xx classes below
+(NotFound, AccessDenied, BadRequest, Throttled) are raised, when botocore is importable, as a
+subclass of both the sidecache class and ClientError, with ClientError's `response` and
+`operation_name`. botocore is imported on that error path only, never for a value: it is in
+every Lambda Python runtime, and costs a cold start tens of milliseconds.
+"""
 
 
 class SidecacheError(Exception):
@@ -16,7 +22,10 @@ class SidecacheError(Exception):
     """
 
     def __init__(self, status, error_type, message):
-        super().__init__(f"{error_type} (HTTP {status}): {message}" if status else f"{error_type}: {message}")
+        # Exception's own: in the classes that are also ClientError, super() would be its
+        # __init__, which takes other arguments.
+        Exception.__init__(self, f"{error_type} (HTTP {status}): {message}" if status
+                           else f"{error_type}: {message}")
         self.status = status
         self.error_type = error_type
         self.message = message
@@ -60,15 +69,72 @@ _BY_STATUS = {
     504: Timeout,
 }
 
+# The AWS operation behind each endpoint, for ClientError's `operation_name`.
+OPERATIONS = {
+    "/systemsmanager/parameters/get": "GetParameter",
+    "/systemsmanager/parameters/get-many": "GetParameters",
+    "/systemsmanager/parameters/by-path": "GetParametersByPath",
+    "/secretsmanager/get": "GetSecretValue",
+    "/secretsmanager/get-many": "BatchGetSecretValue",
+    "/s3/get": "GetObject",
+}
 
-def error_from_response(status, body):
+_CLIENT_ERROR_CLASSES = (BadRequest, AccessDenied, NotFound, Throttled)
+_with_client_error = {}  # sidecache class -> its subclass that is also a ClientError
+
+
+def make_error(status, error_type, message, operation=None):
+    """The exception for an answer with this status and `__type`: the class for the status,
+    also a botocore ClientError for the 4xx classes when botocore can be imported."""
+    cls = _BY_STATUS.get(status, SidecacheError)
+    if cls in _CLIENT_ERROR_CLASSES:
+        mixed = _client_error_class(cls)
+        if mixed is not None:
+            return mixed(status, error_type, message, operation)
+    return cls(status, error_type, message)
+
+
+def error_from_response(status, body, operation=None):
     """The exception for an error answer; `body` is its raw bytes (JSON when sidecache wrote it)."""
+    from .jsonreader import loads
+
     try:
-        parsed = json.loads(body)
+        parsed = loads(body)
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
         parsed = {}
     error_type = parsed.get("__type") or f"HTTP{status}"
     message = parsed.get("message") or ""
-    return _BY_STATUS.get(status, SidecacheError)(status, error_type, message)
+    return make_error(status, error_type, message, operation)
+
+
+def _client_error_class(cls):
+    if cls not in _with_client_error:
+        try:
+            from botocore.exceptions import ClientError
+        except ImportError:
+            _with_client_error[cls] = None
+        else:
+            _with_client_error[cls] = type(cls.__name__, (cls, ClientError), {
+                "__module__": __name__,
+                "__qualname__": cls.__qualname__,
+                "__doc__": cls.__doc__,
+                "__init__": _client_error_init,
+                "__reduce__": _client_error_reduce,
+            })
+    return _with_client_error[cls]
+
+
+def _client_error_init(self, status, error_type, message, operation=None):
+    # The sidecache side's message and fields; ClientError's own __init__ would replace the
+    # message with botocore's template, so its two attributes are set here instead.
+    SidecacheError.__init__(self, status, error_type, message)
+    self.response = {"Error": {"Code": error_type, "Message": message},
+                     "ResponseMetadata": {"HTTPStatusCode": status}}
+    self.operation_name = operation or "Unknown"
+
+
+def _client_error_reduce(self):
+    # ClientError pickles as (response, operation_name), which this __init__ does not take.
+    return make_error, (self.status, self.error_type, self.message, self.operation_name)

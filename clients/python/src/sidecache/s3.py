@@ -16,12 +16,10 @@ container), the bytes are copied in (atomically: written aside, then renamed int
 """
 
 import os
-import shutil
-import tempfile
 
 from . import entries
 from .client import default_client
-from .entries import DEFAULT_MAX_AGE_IN_SECONDS, InvalidS3UriError
+from .entries import DEFAULT_MAX_AGE_IN_SECONDS
 
 # Where lambda-cache puts its files; a module variable so tests or odd runtimes can move it.
 LINK_DIR = "/tmp"
@@ -33,24 +31,26 @@ def cache(s3Uri, max_age_in_seconds=DEFAULT_MAX_AGE_IN_SECONDS, entry_name=None,
 
     `check_before_download` is accepted for lambda-cache compatibility: sidecache always
     revalidates with a conditional GET, so an unchanged object is never downloaded again.
+    A malformed URI raises InvalidS3UriError when the handler is called, as in lambda-cache.
     """
-    _check_uri(s3Uri)
     return entries.decorator(_fetch, s3Uri, max_age_in_seconds, entry_name)
 
 
 def get_entry(s3Uri, max_age_in_seconds=DEFAULT_MAX_AGE_IN_SECONDS, entry_name=None,  # noqa: N803
               check_before_download=True):
     """The local path `/tmp/<entry_name>` of the object; 0 forces a revalidation."""
-    _check_uri(s3Uri)
     return entries.get_entry(_fetch, s3Uri, max_age_in_seconds, entry_name)
 
 
 def _check_uri(uri):
     if not isinstance(uri, str) or not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise InvalidS3UriError(f"expected s3://bucket-name/path/to/file, given: {uri!r}")
+        from .exceptions import InvalidS3UriError
+
+        raise InvalidS3UriError(uri)
 
 
 def _fetch(uri, max_age_in_seconds, entry_name):
+    _check_uri(uri)
     client = default_client()
     source = client.object_path(uri, max_age=max_age_in_seconds)
     target = os.path.join(LINK_DIR, entry_name)
@@ -73,24 +73,25 @@ def link_or_copy(source, target):
     try:
         os.symlink(source, staging)
     except OSError:
+        import shutil  # only where links are refused
+
         shutil.copyfile(source, staging)
     _replace(staging, target)
 
 
 def _write_atomically(target, data):
     staging = _staging_name(target)
-    with open(staging, "wb") as f:
+    with open(staging, "xb") as f:
         f.write(data)
     _replace(staging, target)
 
 
 def _staging_name(target):
+    # A name no other process or thread picks (Python workers of one function share /tmp),
+    # beside the target so that the rename stays on one filesystem. Not made with tempfile:
+    # its import (random, shutil...) is milliseconds of a cold start, for one name.
     directory, name = os.path.split(target)
-    # mkstemp reserves a unique name; it is removed so that symlink() can take it.
-    fd, staging = tempfile.mkstemp(prefix=f".{name}.", suffix=".sidecache", dir=directory)
-    os.close(fd)
-    os.unlink(staging)
-    return staging
+    return os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(8).hex()}.sidecache")
 
 
 def _replace(staging, target):

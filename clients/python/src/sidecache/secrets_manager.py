@@ -24,5 +24,8 @@ def get_entry(name, max_age_in_seconds=DEFAULT_MAX_AGE_IN_SECONDS, entry_name=No
 
 def _fetch(name, max_age_in_seconds, _entry_name):
     if not isinstance(name, str):
-        raise entries.ArgumentTypeNotSupportedError("a secret's name must be a str")
+        from .exceptions import ArgumentTypeNotSupportedError
+
+        raise ArgumentTypeNotSupportedError(
+            f"Secrets Manager only supports str arguments: {name!r} is not a string")
     return default_client().secret(name, max_age=max_age_in_seconds)

@@ -12,7 +12,7 @@ lambda-cache's GetParameters call, a name that does not exist is left out of tha
 """
 
 from . import entries
-from .client import default_client, parameter_value
+from .client import default_client
 from .entries import DEFAULT_MAX_AGE_IN_SECONDS
 
 
@@ -30,7 +30,13 @@ def _fetch(parameter, max_age_in_seconds, _entry_name):
     client = default_client()
     if isinstance(parameter, str):
         return client.parameter(parameter, max_age=max_age_in_seconds)
-    body = client.get_json("/systemsmanager/parameters/get-many", names=",".join(parameter),
-                           withDecryption="true", maxAge=max_age_in_seconds)
-    return {entries.entry_name_for(record["Name"]): parameter_value(record)
-            for record in body.get("Parameters") or []}
+    if type(parameter) is not list or not all(isinstance(name, str) for name in parameter):
+        # lambda-cache's error for an int or a dict; for a list holding something else than
+        # names, lambda-cache lets botocore refuse it (ParamValidationError).
+        from .exceptions import ArgumentTypeNotSupportedError
+
+        raise ArgumentTypeNotSupportedError(
+            f"Only str or list of str supported for ssm, {parameter!r} is of type "
+            f"{type(parameter).__name__}")
+    values = client.parameters(parameter, max_age=max_age_in_seconds, missing_ok=True)
+    return {entries.entry_name_for(name): value for name, value in values.items()}

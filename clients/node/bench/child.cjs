@@ -1,0 +1,34 @@
+// One sample of cold.mjs in a CommonJS process (as a `.cjs` / `exports.handler` handler is
+// loaded): CPU and wall time from just before require() to the first value in hand.
+// Usage: node child.cjs WAY   with SIDECACHE_BENCH_* set by cold.mjs; prints one JSON line.
+"use strict";
+
+async function main() {
+  const way = process.argv[2];
+  const { SIDECACHE_BENCH_NAME: name, SIDECACHE_BENCH_ENTRY_CJS: entry } = process.env;
+  const port = Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT);
+  const token = process.env.AWS_SESSION_TOKEN;
+  const target = `/systemsmanager/parameters/get?name=${encodeURIComponent(name)}&withDecryption=true`;
+  // The same floor as child.mjs's, loaded before the clock starts (it loads nothing itself).
+  const { rawRead } = await import("./raw-read.mjs");
+
+  const ways = {
+    "raw-cjs": async () => JSON.parse(await rawRead(require("node:net"), port, token, target)).Parameter.Value,
+    "sidecache-cjs": async () => {
+      const { Client } = require(entry);
+      return new Client().parameter(name);
+    },
+  };
+
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  const value = await ways[way]();
+  const used = process.cpuUsage(cpu);
+  const wall = process.hrtime.bigint() - started;
+  console.log(JSON.stringify({ way, cpu_ms: (used.user + used.system) / 1000, wall_ms: Number(wall) / 1e6, ok: typeof value === "string" || Array.isArray(value) }));
+}
+
+main().catch((error) => {
+  console.error(`child.cjs: ${error.message}`);
+  process.exitCode = 1;
+});

@@ -1,11 +1,12 @@
 // One sample of cold.mjs in a CommonJS process (as a `.cjs` / `exports.handler` handler is
 // loaded): CPU and wall time from just before require() to the first value in hand.
-// Usage: node child.cjs WAY   with SIDECACHE_BENCH_* set by cold.mjs; prints one JSON line.
+// Usage: node child.cjs WAY   run by cold.mjs from a folder with node_modules/sidecache, and
+// SIDECACHE_BENCH_* set; prints one JSON line.
 "use strict";
 
 async function main() {
   const way = process.argv[2];
-  const { SIDECACHE_BENCH_NAME: name, SIDECACHE_BENCH_ENTRY_CJS: entry } = process.env;
+  const { SIDECACHE_BENCH_NAME: name, SIDECACHE_BENCH_ENTRY_CJS_PATH: entryPath } = process.env;
   const port = Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT);
   const token = process.env.AWS_SESSION_TOKEN;
   const target = `/systemsmanager/parameters/get?name=${encodeURIComponent(name)}&withDecryption=true`;
@@ -15,7 +16,12 @@ async function main() {
   const ways = {
     "raw-cjs": async () => JSON.parse(await rawRead(require("node:net"), port, token, target)).Parameter.Value,
     "sidecache-cjs": async () => {
-      const { Client } = require(entry);
+      const { Client } = require("sidecache");
+      return new Client().parameter(name);
+    },
+    // by file path: no package-name resolution
+    "sidecache-cjs-path": async () => {
+      const { Client } = require(entryPath);
       return new Client().parameter(name);
     },
   };

@@ -1,11 +1,12 @@
 // One sample of cold.mjs in an ES module process (as an ESM handler is loaded): CPU and wall
 // time from just before loading what reads the value to the first value in hand. Nothing that
 // the measured code loads is touched before the clock starts (not even the CommonJS loader).
-// Usage: node child.mjs WAY   with SIDECACHE_BENCH_* set by cold.mjs; prints one JSON line.
+// Usage: node child.mjs WAY   run by cold.mjs from a folder with node_modules/sidecache, and
+// SIDECACHE_BENCH_* set; prints one JSON line.
 import { rawRead } from "./raw-read.mjs";
 
 const way = process.argv[2];
-const { SIDECACHE_BENCH_NAME: name, SIDECACHE_BENCH_ENTRY: entry } = process.env;
+const { SIDECACHE_BENCH_NAME: name, SIDECACHE_BENCH_ENTRY_PATH: entryPath } = process.env;
 const port = Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT);
 const token = process.env.AWS_SESSION_TOKEN;
 const target = `/systemsmanager/parameters/get?name=${encodeURIComponent(name)}&withDecryption=true`;
@@ -15,7 +16,12 @@ const ways = {
   raw: async () => JSON.parse(await rawRead(await import("node:net"), port, token, target)).Parameter.Value,
   // as a new user calls it: port and token from the environment
   sidecache: async () => {
-    const { Client } = await import(entry);
+    const { Client } = await import("sidecache");
+    return new Client().parameter(name);
+  },
+  // the same by file URL: no package-name resolution (what "exports" costs Node, shown apart)
+  "sidecache-path": async () => {
+    const { Client } = await import(entryPath);
     return new Client().parameter(name);
   },
   // the AWS extension docs' snippet: node:http with the token header

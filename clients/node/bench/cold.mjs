@@ -5,20 +5,27 @@
 // a live sidecache with the parameter already cached. Samples of every way are interleaved, so
 // a noisy neighbour slows them alike; the medians are compared.
 //
-//   node clients/node/bench/cold.mjs --port P --token T --name N [--samples 9] [--ways a,b] [--package DIR]
+//   node clients/node/bench/cold.mjs --port P --token T --name N [--samples 9] [--ways a,b]
+//                                    [--package DIR] [--baseline DIR]
 //
-// Ways: raw (node:net: connect, one request, Content-Length bytes), sidecache (`import`), http
-// (node:http, the AWS docs' snippet), fetch, and in a CommonJS process raw-cjs and
-// sidecache-cjs (`require`). --package DIR measures the package at DIR (e.g. an unzipped
-// layer's nodejs/node_modules/sidecache) instead of this checkout's. Prints one JSON object.
+// Ways: raw (node:net: connect, one request, Content-Length bytes), sidecache (`import
+// "sidecache"`), http (node:http, the AWS docs' snippet), fetch, and in a CommonJS process
+// raw-cjs and sidecache-cjs (`require("sidecache")`); sidecache-path and sidecache-cjs-path load
+// the same files by path, which shows apart what resolving the package's name costs Node.
+// --package DIR measures the package at DIR (e.g. an unzipped layer's
+// nodejs/node_modules/sidecache) instead of this checkout's. --baseline DIR adds the way
+// `baseline`: another version's package (e.g. `git archive <commit> clients/node`), imported as
+// `sidecache` is. Prints one JSON object.
 import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { rawRead } from "./raw-read.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL_WAYS = ["raw", "sidecache", "http", "fetch", "raw-cjs", "sidecache-cjs"];
+const ALL_WAYS = ["raw", "sidecache", "sidecache-path", "http", "fetch", "raw-cjs", "sidecache-cjs", "sidecache-cjs-path"];
 
 function parseArgs(argv) {
   const options = { samples: 9, ways: ALL_WAYS };
@@ -31,16 +38,18 @@ function parseArgs(argv) {
     else if (flag === "--samples") options.samples = Number(value);
     else if (flag === "--ways") options.ways = value.split(",");
     else if (flag === "--package") options.package = resolve(value);
+    else if (flag === "--baseline") options.baseline = resolve(value);
     else usage(`unknown option ${flag}`);
   }
   if (!options.port || !options.token || !options.name) usage("--port, --token and --name are required");
-  for (const way of options.ways) if (!ALL_WAYS.includes(way)) usage(`unknown way ${way}`);
+  if (options.baseline) options.ways = [...options.ways, "baseline"];
+  for (const way of options.ways) if (!ALL_WAYS.includes(way) && way !== "baseline") usage(`unknown way ${way}`);
   if (!(options.samples >= 1)) usage("--samples must be at least 1");
   return options;
 }
 
 function usage(problem) {
-  console.error(`cold.mjs: ${problem}\nusage: node cold.mjs --port P --token T --name N [--samples 9] [--ways ${ALL_WAYS.join(",")}] [--package DIR]`);
+  console.error(`cold.mjs: ${problem}\nusage: node cold.mjs --port P --token T --name N [--samples 9] [--ways ${ALL_WAYS.join(",")}] [--package DIR] [--baseline DIR]`);
   process.exit(2);
 }
 
@@ -57,23 +66,41 @@ const target = `/systemsmanager/parameters/get?name=${encodeURIComponent(options
 const first = await rawRead(net, options.port, options.token, target).catch((error) => usage(`sidecache on port ${options.port}: ${error.message}`));
 if (!JSON.parse(first).Parameter) usage(`no parameter ${options.name} (the answer was an error; wrong --token?)`);
 
+const packageDir = options.package ?? dirname(here);
+
+// Each package is measured from a function folder of its own, as deployed: the children's
+// scripts beside node_modules/sidecache (a link to the package), so that `import "sidecache"`
+// and `require("sidecache")` resolve through node_modules and the package's "exports".
+const scratch = mkdtempSync(join(tmpdir(), "sidecache-cold-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+function functionFolder(label, dir) {
+  const folder = join(scratch, label);
+  mkdirSync(join(folder, "node_modules"), { recursive: true });
+  symlinkSync(dir, join(folder, "node_modules", "sidecache"), "dir");
+  for (const file of ["child.mjs", "child.cjs", "raw-read.mjs"]) copyFileSync(join(here, file), join(folder, file));
+  return folder;
+}
+const folders = { current: functionFolder("current", packageDir) };
+if (options.baseline) folders.baseline = functionFolder("baseline", options.baseline);
+
 // What a function's environment holds; nothing of the caller's own sidecache settings.
 const env = { ...process.env };
-for (const name of Object.keys(env)) if (name.startsWith("SIDECACHE_") || name === "NODE_OPTIONS") delete env[name];
+for (const name of Object.keys(env)) if (name.startsWith("SIDECACHE_") || name === "NODE_OPTIONS" || name === "NODE_PATH") delete env[name];
 Object.assign(env, {
   PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(options.port),
   AWS_SESSION_TOKEN: options.token,
   SIDECACHE_BENCH_NAME: options.name,
-  // Self-reference by package name goes through package.json "exports", as a user's import does.
-  SIDECACHE_BENCH_ENTRY: options.package ? pathToFileURL(join(options.package, "src/index.mjs")).href : "sidecache",
-  SIDECACHE_BENCH_ENTRY_CJS: options.package ? join(options.package, "src/index.cjs") : "sidecache",
+  SIDECACHE_BENCH_ENTRY_PATH: pathToFileURL(join(packageDir, "dist/sidecache.mjs")).href,
+  SIDECACHE_BENCH_ENTRY_CJS_PATH: join(packageDir, "dist/sidecache.cjs"),
 });
 
 const samples = Object.fromEntries(options.ways.map((way) => [way, []]));
 for (let round_ = 0; round_ < options.samples; round_++) {
   for (const way of options.ways) {
-    const script = join(here, way.endsWith("-cjs") ? "child.cjs" : "child.mjs");
-    const child = spawnSync(process.execPath, [script, way], { env, encoding: "utf8" });
+    // The baseline is an ES module import of the other package, as the way `sidecache` is.
+    const folder = way === "baseline" ? folders.baseline : folders.current;
+    const script = join(folder, way.endsWith("-cjs") || way.endsWith("-cjs-path") ? "child.cjs" : "child.mjs");
+    const child = spawnSync(process.execPath, [script, way === "baseline" ? "sidecache" : way], { env, cwd: folder, encoding: "utf8" });
     const line = child.stdout.trim().split("\n").pop();
     let sample;
     try {
@@ -94,7 +121,7 @@ const ways = {};
 for (const [way, list] of Object.entries(samples)) {
   const cpu = list.map((sample) => sample.cpu_ms);
   ways[way] = {
-    context: way.endsWith("-cjs") ? "commonjs" : "esm",
+    context: way.includes("-cjs") ? "commonjs" : "esm",
     median_cpu_ms: round(median(cpu)),
     min_cpu_ms: round(Math.min(...cpu)),
     max_cpu_ms: round(Math.max(...cpu)),
@@ -107,11 +134,14 @@ console.log(JSON.stringify({
   node: process.version,
   samples: options.samples,
   name: options.name,
-  package: options.package ?? dirname(here),
+  package: packageDir,
   ways,
   ratios: {
     "sidecache/raw": ratio("sidecache", "raw"),
+    "baseline/raw": ratio("baseline", "raw"),
+    "sidecache-path/raw": ratio("sidecache-path", "raw"),
     "sidecache-cjs/raw-cjs": ratio("sidecache-cjs", "raw-cjs"),
+    "sidecache-cjs-path/raw-cjs": ratio("sidecache-cjs-path", "raw-cjs"),
     "http/raw": ratio("http", "raw"),
     "fetch/raw": ratio("fetch", "raw"),
   },

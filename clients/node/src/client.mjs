@@ -24,8 +24,9 @@ function definePackage() {
   const MAX_BACKOFF_MS = 250;
   // One kept-alive connection serves a handler's sequential calls; a few more for Promise.all.
   const MAX_CONNECTIONS = 4;
-  // A header value or request target holding one of these would end its line and smuggle in more.
-  const LINE_BREAK = /[\0\r\n]/;
+  // A header value or request target holding a line break or NUL would end its line early and
+  // smuggle in more. (Not a regular expression: compiling one costs more than this at a cold start.)
+  const breaksLine = (text) => text.includes("\n") || text.includes("\r") || text.includes("\0");
 
   // Typed errors for sidecache's JSON errors ({"__type", "message"} plus a status). The class is
   // chosen by HTTP status, which sidecache keeps distinct per cause (docs/api.md, "Status codes");
@@ -181,7 +182,7 @@ function definePackage() {
         if (value === undefined || value === null) continue;
         target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
       }
-      if (LINE_BREAK.test(target) || target.includes(" ")) {
+      if (breaksLine(target) || target.includes(" ")) {
         throw new BadRequest(null, "InvalidPath", "the path holds a space or a line break; nothing was sent");
       }
       if (this.token === undefined) this.token = await readTokenFile(this.tokenFile);
@@ -217,7 +218,7 @@ function definePackage() {
 
     #send(target) {
       // The token is never quoted: not in this message, not anywhere.
-      if (LINE_BREAK.test(this.token)) {
+      if (breaksLine(this.token)) {
         throw new AccessDenied(null, "InvalidToken", "the token holds a line break or NUL; nothing was sent");
       }
       return this.connections.get(target, `${TOKEN_HEADER}: ${this.token}\r\n`);

@@ -77,6 +77,10 @@ test("both faces in one process: one Client, one set of error classes", async ()
     assert.equal(cjs[key], esm[key], key);
   }
   assert.deepEqual(Object.keys(cjs).sort(), Object.keys(esm).filter((key) => key !== "default").sort());
+  // The subpath the package had before its CommonJS face: the middleware, also as the default export.
+  const subpath = await import("sidecache/middleware");
+  assert.equal(subpath.default, esm.sidecache);
+  assert.equal(createRequire(import.meta.url)("sidecache/middleware").sidecache, esm.sidecache);
   const client = new cjs.Client();
   try {
     await assert.rejects(client.parameter(name("nope")), (error) => error instanceof esm.NotFound && error instanceof esm.SidecacheError);

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Read a parameter, a secret and an S3 object through sidecache with the `sidecache` package
-// (clients/node: ESM, no dependencies, node:http with a kept-alive connection).
+// (clients/node: ES module and CommonJS, no dependencies, a kept-alive connection over node:net).
 // Usage: node get_values.mjs [PARAMETER_NAME SECRET_ID S3_URI]  (or set those environment variables)
-// In a function, after `npm install ./clients/node`: import { Client, NotFound } from "sidecache";
+// In a function with the sidecache layer (or after `npm install ./clients/node`): import { Client } from "sidecache";
 import { open } from "node:fs/promises";
-import { Client } from "../../clients/node/src/index.js";
+import { Client } from "../../clients/node/dist/sidecache.mjs";
 
 // The keys of a JSON object, without ever echoing the text: JSON.parse's error message quotes it.
 function jsonKeys(text) {
@@ -26,7 +26,7 @@ if (!parameterName || !secretId || !s3Uri) {
 }
 
 // The port is PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (the extension's own variable), the token
-// SIDECACHE_TOKEN or else the function's AWS_SESSION_TOKEN.
+// SIDECACHE_TOKEN, else the function's AWS_SESSION_TOKEN (AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart).
 const client = new Client();
 try {
   // SecureStrings come back decrypted; a StringList would come back as an array.

@@ -1,5 +1,5 @@
-// Types for the sidecache package (src/index.js and src/middleware.js).
-import type { Agent } from "node:http";
+// Types for the sidecache package: both faces (dist/sidecache.mjs for import, dist/sidecache.cjs
+// for require) and the "sidecache/middleware" subpath export the same names.
 
 export declare const DEFAULT_PORT: number;
 export declare const TOKEN_HEADER: string;
@@ -14,7 +14,10 @@ export interface ReadOptions {
 export interface ClientOptions {
   /** Default: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773. */
   port?: number;
-  /** Default: SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents, else AWS_SESSION_TOKEN. */
+  /**
+   * Default: SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents, else AWS_SESSION_TOKEN, else
+   * AWS_CONTAINER_AUTHORIZATION_TOKEN (SnapStart functions have no session token).
+   */
   token?: string;
   /** Default: 127.0.0.1. */
   host?: string;
@@ -48,7 +51,6 @@ export declare class Client {
   constructor(options?: ClientOptions);
   readonly host: string;
   readonly port: number;
-  readonly agent: Agent;
   parameter(name: string, options?: ReadOptions & { decrypt?: boolean }): Promise<ParameterValue>;
   parameters(names: string[], options?: ReadOptions & { decrypt?: boolean; missingOk?: boolean }): Promise<Record<string, ParameterValue>>;
   parametersByPath(path: string, options?: ReadOptions & { decrypt?: boolean; recursive?: boolean }): Promise<Record<string, ParameterValue>>;
@@ -64,6 +66,8 @@ export declare class Client {
 export declare function getDefaultClient(): Client;
 export declare function setDefaultClient(client: Client): Client | undefined;
 export declare function parameterValue(record: ParameterRecord): ParameterValue;
+/** The typed error for an error answer (its status and body text). */
+export declare function errorFromResponse(status: number, body: string): SidecacheError;
 
 export declare class SidecacheError extends Error {
   constructor(status: number | null, errorType: string, message: string, options?: { cause?: unknown });

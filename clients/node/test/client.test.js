@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import http from "node:http";
-import net from "node:net";
 import { after, test } from "node:test";
-import { AccessDenied, BadRequest, Client, NotFound, SidecacheError, Unreachable } from "../src/index.js";
+import { AccessDenied, BadRequest, Client, NotFound, SidecacheError } from "sidecache";
 import { bucket, name, run, s3Dir, upstreamCalls } from "./helpers.js";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -80,18 +78,27 @@ test("maxAge: 0 forces a fetch upstream, a bound the value meets does not", asyn
   assert.equal(await upstreamCalls("ssm"), before + 1);
 });
 
-test("the token: SIDECACHE_TOKEN wins over AWS_SESSION_TOKEN", async () => {
+test("the token: SIDECACHE_TOKEN, else AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN", async () => {
   const saved = { ...process.env };
+  const readWith = async (env) => {
+    for (const variable of ["SIDECACHE_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"]) {
+      if (env[variable] === undefined) delete process.env[variable];
+      else process.env[variable] = env[variable];
+    }
+    const own = new Client();
+    try {
+      return await own.parameter(name("greeting"));
+    } finally {
+      own.close();
+    }
+  };
+  const token = saved.SIDECACHE_TOKEN;
+  const value = `hello node ${run}`;
   try {
-    process.env.AWS_SESSION_TOKEN = "not-the-token";
-    const withBoth = new Client();
-    assert.equal(await withBoth.parameter(name("greeting")), `hello node ${run}`);
-    withBoth.close();
-    process.env.AWS_SESSION_TOKEN = saved.SIDECACHE_TOKEN;
-    delete process.env.SIDECACHE_TOKEN;
-    const sessionOnly = new Client();
-    assert.equal(await sessionOnly.parameter(name("greeting")), `hello node ${run}`);
-    sessionOnly.close();
+    assert.equal(await readWith({ SIDECACHE_TOKEN: token, AWS_SESSION_TOKEN: "wrong", AWS_CONTAINER_AUTHORIZATION_TOKEN: "wrong" }), value);
+    assert.equal(await readWith({ AWS_SESSION_TOKEN: token, AWS_CONTAINER_AUTHORIZATION_TOKEN: "wrong" }), value);
+    await assert.rejects(readWith({ AWS_SESSION_TOKEN: "wrong", AWS_CONTAINER_AUTHORIZATION_TOKEN: token }), AccessDenied);
+    assert.equal(await readWith({ AWS_CONTAINER_AUTHORIZATION_TOKEN: token }), value, "SnapStart: no session token");
   } finally {
     process.env = saved;
   }
@@ -114,79 +121,5 @@ test("the token file: read, and read again when the token was rotated", async ()
   } finally {
     process.env = saved;
     await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test("calls reuse one kept-alive connection", async () => {
-  const own = new Client();
-  const sockets = new Set();
-  own.agent.on("free", (socket) => sockets.add(socket));
-  for (let i = 0; i < 3; i++) await own.parameter(name("greeting"));
-  assert.equal(sockets.size, 1);
-  own.close();
-});
-
-// Answers as a keep-alive server would, then closes the connection anyway: what a client meets
-// when a pooled connection was closed while idle.
-function closingServer() {
-  const connections = [];
-  const server = http.createServer((request, response) => {
-    response.setHeader("Content-Type", "application/json");
-    response.end(JSON.stringify({ Parameter: { Name: "n", Type: "String", Value: "v" } }), () => {
-      setImmediate(() => request.socket.destroy());
-    });
-  });
-  server.on("connection", (socket) => connections.push(socket));
-  return { server, connections };
-}
-
-test("a pooled connection closed by the server is replaced", async () => {
-  const { server, connections } = closingServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const own = new Client({ port: server.address().port, token: "t" });
-  try {
-    assert.equal(await own.parameter("n"), "v");
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the close reach the pool
-    assert.equal(await own.parameter("n"), "v");
-    assert.equal(connections.length, 2);
-  } finally {
-    own.close();
-    server.close();
-  }
-});
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-test("nothing listening: Unreachable after the start-up wait", async () => {
-  const own = new Client({ port: await freePort(), token: "t", startupWaitMs: 300 });
-  await assert.rejects(own.parameter("/x"), (error) => error instanceof Unreachable && error.errorType === "ConnectionRefused");
-  own.close();
-});
-
-test("an extension still starting: refused connections are retried until it listens", async () => {
-  const port = await freePort();
-  const own = new Client({ port, token: "t", startupWaitMs: 10000 });
-  const { server } = closingServer();
-  // The server starts listening only once the client's first connection was refused.
-  const createConnection = own.agent.createConnection.bind(own.agent);
-  let attempts = 0;
-  own.agent.createConnection = (options, callback) => {
-    attempts += 1;
-    const socket = createConnection(options, callback);
-    if (attempts === 1) socket.once("error", () => server.listen(port, "127.0.0.1"));
-    return socket;
-  };
-  try {
-    assert.equal(await own.parameter("n"), "v");
-    assert.ok(attempts >= 2, `attempts: ${attempts}`);
-  } finally {
-    own.close();
-    server.close();
   }
 });

@@ -1,8 +1,7 @@
 // Status codes and bodies to typed errors (no server needed: the mapping itself).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { errorFromResponse } from "../src/errors.js";
-import { AccessDenied, BadRequest, NotFound, SidecacheError, Throttled, Timeout, UpstreamUnavailable } from "../src/index.js";
+import { AccessDenied, BadRequest, errorFromResponse, NotFound, SidecacheError, Throttled, Timeout, UpstreamUnavailable } from "sidecache";
 
 const cases = [
   [400, "UnknownParameter", BadRequest],

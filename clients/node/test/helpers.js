@@ -1,6 +1,6 @@
 // What scripts/test-clients.sh started and seeded for this suite (under /clients/node/).
 import assert from "node:assert/strict";
-import { Client } from "../src/index.js";
+import { Client } from "sidecache";
 
 for (const name of ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SIDECACHE_TOKEN", "CLIENTS_RUN_ID", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET"]) {
   assert.ok(process.env[name], `${name} is unset: these tests need a live sidecache on moto; run scripts/test-clients.sh`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Client, NotFound, sidecache } from "../src/index.js";
+import { Client, NotFound, sidecache } from "sidecache";
 import { bucket, invoke, middyRequest, name, run, s3Dir, upstreamCalls } from "./helpers.js";
 
 const client = new Client();

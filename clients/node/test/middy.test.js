@@ -1,7 +1,7 @@
 // The middleware under middy's own core (@middy/core, a devDependency): what a user runs.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Client, sidecache } from "../src/index.js";
+import { Client, sidecache } from "sidecache";
 import { bucket, name, run, s3Dir, upstreamCalls } from "./helpers.js";
 
 let middy;

@@ -1,8 +1,9 @@
+// Built from src/middleware.mjs by tools/build.mjs: edit there, then run `npm run build`.
 // A middy-compatible middleware: parameters, secrets and S3 object paths from sidecache into
 // the handler's context, as @middy/ssm and @middy/secrets-manager do with `setToContext`.
 //
 //   import middy from "@middy/core";
-//   import { sidecache } from "sidecache";
+//   import { sidecache } from "sidecache";     // or: const { sidecache } = require("sidecache");
 //   export const handler = middy(baseHandler).use(sidecache({
 //     parameters: { dbUrl: "/app/db/url", config: "/app/config" },
 //     secrets: { apiKey: "prod/api-key" },
@@ -15,19 +16,10 @@
 // is a whole tree { name relative to the path: value }. There is no in-process cache: every
 // invocation asks sidecache (a local hit), so each value is at most `maxAge` seconds old
 // (sidecache's TTL when unset). All parameters are one get-many request.
-import { getDefaultClient } from "./client.js";
-
-/** middy's jsonSafeParse: JSON-looking text parsed, anything else as it is. */
-export function jsonSafeParse(text) {
-  if (typeof text !== "string") return text;
-  const first = text[0];
-  if (first !== "{" && first !== "[" && first !== '"') return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+//
+// This module is loaded on the first `sidecache(...)` call (src/index.mjs), not with the
+// package: a handler that only uses the client never pays for it. Both faces of the package
+// (ESM and CommonJS) load this one ES module, and hand it what it needs from the client.
 
 // Answers carry the bare name: "/app/db:3" (a version) or "/app/db:prod" (a label) is "/app/db".
 function withoutSelector(name) {
@@ -43,6 +35,8 @@ function maxAgeFrom({ maxAge, cacheExpiry }) {
 }
 
 /**
+ * The middleware (`{ before }`) for `options`; `getDefaultClient` and `jsonSafeParse` are the
+ * package's own (src/index.mjs).
  * @param {object} options
  * @param {Record<string, string>} [options.parameters] context key -> SSM name (a path when it ends in "/")
  * @param {Record<string, string>} [options.secrets] context key -> secret id
@@ -52,9 +46,9 @@ function maxAgeFrom({ maxAge, cacheExpiry }) {
  * @param {boolean} [options.setToContext] default true; values always go to request.internal too
  * @param {boolean} [options.disablePrefetch] default false: the first fetch starts when the
  *   middleware is created (during INIT), as middy's own middlewares do
- * @param {import("./client.js").Client} [options.client]
+ * @param {import("./index.d.ts").Client} [options.client]
  */
-export function sidecache(options = {}) {
+export function createMiddleware(options, { getDefaultClient, jsonSafeParse }) {
   const parameters = options.parameters ?? {};
   const secrets = options.secrets ?? {};
   const objects = options.objects ?? {};
@@ -106,5 +100,3 @@ export function sidecache(options = {}) {
 
   return { before };
 }
-
-export default sidecache;

@@ -1,0 +1,545 @@
+// Built from src/client.mjs and the modules it imports by tools/build.mjs: edit there, then run `npm run build`.
+import net from "node:net";
+// sidecache's handler-side client for Node.js: a keep-alive client, typed errors, and a
+// middy-compatible middleware (src/middleware.mjs, loaded on first use). No dependencies.
+//
+// The package loads none of src/ directly: tools/build.mjs bundles this file and src/wire.mjs
+// into one module per loader, dist/sidecache.mjs for `import` and dist/sidecache.cjs for
+// `require`. At a cold start each extra module costs ~0.3 ms of CPU, and crossing over (an ES
+// module that requires CommonJS, or the reverse) 1-2 ms, against ~6 ms for the whole read
+// (docs/clients-node.md, "Cold start"). Should both faces load in one process, the first one
+// to load registers the package on a global symbol and the second exports that, so there is
+// one Client and one NotFound whichever way a caller got them (no dual-package hazard).
+// ---- src/wire.mjs (inlined) ----
+// HTTP/1.1 GETs to sidecache over kept-alive node:net connections.
+//
+// Not node:http: sidecache is on loopback and answers HTTP/1.1 with Content-Length, so a request
+// is one write and an answer one or two reads. node:http's parser, agent and outgoing-message
+// machinery cost more CPU at a cold start than everything else the client does
+// (docs/clients-node.md, "Cold start"). Chunked answers and answers read until close are
+// understood too, so that a proxy in between cannot confuse the reader.
+
+const HEAD_END = "\r\n\r\n";
+const MAX_HEAD_BYTES = 64 * 1024;
+
+const connectionError = (code, message) => Object.assign(new Error(message), { code });
+const protocolError = (what) => connectionError("EPROTO", `sidecache's answer is not HTTP/1.1 as expected: ${what}`);
+
+/** One answer from a connection's bytes: `push` each chunk; the whole answer, or null. */
+class ResponseReader {
+  constructor() {
+    this.pending = null; // bytes not yet consumed: a partial head or chunk-size line
+    this.headers = null;
+    this.remaining = 0; // body bytes still due; -1: until close; -2: chunked
+    this.chunkLeft = 0; // of the current chunk; -1: its closing CRLF is due
+    this.parts = [];
+  }
+
+  push(chunk) {
+    if (this.pending !== null) {
+      chunk = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    if (this.headers === null) {
+      const end = chunk.indexOf(HEAD_END, 0, "latin1");
+      if (end < 0) return this.#wait(chunk);
+      this.#readHead(chunk.toString("latin1", 0, end));
+      chunk = chunk.subarray(end + 4);
+      if (this.headers === null) return this.push(chunk); // a 1xx answer: the real one follows
+    }
+    if (this.remaining === -2) return this.#pushChunked(chunk);
+    if (this.remaining === -1 || chunk.length < this.remaining) {
+      this.parts.push(chunk);
+      this.remaining -= this.remaining === -1 ? 0 : chunk.length;
+      return null;
+    }
+    // Bytes past the answer were never asked for: the connection is not reused then.
+    if (chunk.length > this.remaining) this.keepAlive = false;
+    this.parts.push(chunk.subarray(0, this.remaining));
+    return this.#answer();
+  }
+
+  /** The server closed the connection: the answer if it is one read until close, else null. */
+  end() {
+    return this.headers !== null && this.remaining === -1 ? this.#answer() : null;
+  }
+
+  #wait(bytes) {
+    if (bytes.length > MAX_HEAD_BYTES) throw protocolError("a head or chunk line too long");
+    this.pending = bytes;
+    return null;
+  }
+
+  #readHead(head) {
+    const lines = head.split("\r\n");
+    // "HTTP/1.1 200 OK": sliced, not matched (a regular expression costs more to compile).
+    const minor = lines[0].slice(0, 9);
+    this.status = Number(lines[0].slice(9, 12));
+    if ((minor !== "HTTP/1.1 " && minor !== "HTTP/1.0 ") || !(this.status >= 100 && this.status <= 999)) {
+      throw protocolError("no status line");
+    }
+    if (this.status < 200) return;
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(":");
+      if (colon <= 0) throw protocolError("a malformed header line");
+      const name = lines[i].slice(0, colon).trim().toLowerCase();
+      const value = lines[i].slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const connection = (headers.connection ?? "").toLowerCase();
+    this.keepAlive = minor === "HTTP/1.1 " ? connection !== "close" : connection === "keep-alive";
+    this.headers = headers;
+    if ((headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")) {
+      this.remaining = -2;
+    } else if (headers["content-length"] !== undefined) {
+      this.remaining = Number(headers["content-length"]);
+      if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) throw protocolError("a bad Content-Length");
+    } else if (this.status !== 204 && this.status !== 304) {
+      this.remaining = -1;
+      this.keepAlive = false;
+    }
+  }
+
+  // Frames of "<hex size>[;ext]\r\n<bytes>\r\n", then "0\r\n", trailers and an empty line.
+  #pushChunked(bytes) {
+    for (;;) {
+      if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, bytes.length);
+        this.parts.push(bytes.subarray(0, take));
+        this.chunkLeft -= take;
+        bytes = bytes.subarray(take);
+        if (this.chunkLeft > 0) return null;
+        this.chunkLeft = -1;
+      }
+      if (this.chunkLeft === -1) {
+        if (bytes.length < 2) return bytes.length ? this.#wait(bytes) : null;
+        bytes = bytes.subarray(2);
+        this.chunkLeft = 0;
+      }
+      const lineEnd = bytes.indexOf("\r\n", 0, "latin1");
+      if (lineEnd < 0) return this.#wait(bytes);
+      const size = parseInt(bytes.toString("latin1", 0, lineEnd), 16);
+      if (Number.isNaN(size)) throw protocolError("a bad chunk size");
+      if (size === 0) {
+        const end = bytes.indexOf(HEAD_END, lineEnd, "latin1");
+        if (end < 0) return this.#wait(bytes);
+        if (end + 4 < bytes.length) this.keepAlive = false;
+        return this.#answer();
+      }
+      this.chunkLeft = size;
+      bytes = bytes.subarray(lineEnd + 2);
+    }
+  }
+
+  #answer() {
+    const body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+    return { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
+  }
+}
+
+/** A socket and the request in flight on it, if any; its listeners stay for its whole life. */
+class Connection {
+  constructor(pool, socket) {
+    this.socket = socket;
+    this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
+    this.error = null;
+    socket.setNoDelay(true);
+    // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
+    socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
+    socket.on("error", (error) => {
+      this.error = error; // 'close' follows and reports it
+    });
+    socket.on("close", () => {
+      pool.forget(this);
+      this.exchange?.closed(this.error);
+    });
+    socket.on("timeout", () => this.exchange?.timedOut());
+  }
+}
+
+class ConnectionPool {
+  /** At most `maxConnections` at once; an answer may take `timeoutMs` once a request is written. */
+  constructor(host, port, maxConnections, timeoutMs) {
+    this.host = host;
+    this.port = port;
+    this.maxConnections = maxConnections;
+    this.timeoutMs = timeoutMs;
+    this.idle = []; // kept-alive connections, the most recently used last
+    this.open = 0; // connections in use or idle
+    this.waiting = []; // callbacks for when a connection is released or closed
+  }
+
+  /**
+   * One GET: `{ status, headers, body }`, or an error with a `code`. A kept-alive connection
+   * that the server closed while it was idle (it may, at any moment: an idle timeout, its
+   * connection cap) shows as a reset or a close before any answer: the request is then sent
+   * once more on a new connection. Only GETs go this way: reads, safe to repeat.
+   */
+  async get(target, headerLines) {
+    const request = `GET ${target} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${headerLines}\r\n`;
+    const { connection, reused } = await this.#acquire(false);
+    try {
+      return await this.#exchange(connection, request);
+    } catch (error) {
+      if (!reused || !error.beforeAnswer) throw error;
+      return this.#exchange((await this.#acquire(true)).connection, request);
+    }
+  }
+
+  /** Ends the idle connections (a request in flight still finishes). */
+  close() {
+    for (const connection of this.idle.splice(0)) connection.socket.destroy();
+  }
+
+  /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
+  connect() {
+    return net.connect(this.port, this.host);
+  }
+
+  forget(connection) {
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.open -= 1;
+    this.waiting.shift()?.();
+  }
+
+  // The most recently used idle connection, else a new one under the cap, else the next freed.
+  async #acquire(fresh) {
+    for (;;) {
+      if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
+      if (this.open < this.maxConnections) {
+        this.open += 1;
+        return { connection: new Connection(this, this.connect()), reused: false };
+      }
+      await new Promise((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  #exchange(connection, request) {
+    const { socket } = connection;
+    return new Promise((resolve, reject) => {
+      const reader = new ResponseReader();
+      let answered = false; // a byte of the answer came back
+      const fail = (error, beforeAnswer) => {
+        connection.exchange = null;
+        error.beforeAnswer = beforeAnswer && !answered;
+        socket.destroy();
+        reject(error);
+      };
+      const done = (response) => {
+        connection.exchange = null;
+        if (response.keepAlive && !socket.destroyed) {
+          socket.setTimeout(0);
+          socket.unref(); // an idle connection never holds the process open
+          this.idle.push(connection);
+          this.waiting.shift()?.();
+        } else {
+          socket.destroy();
+        }
+        resolve(response);
+      };
+      connection.exchange = {
+        data: (chunk) => {
+          answered = true;
+          let response;
+          try {
+            response = reader.push(chunk);
+          } catch (error) {
+            return fail(error, false);
+          }
+          if (response !== null) done(response);
+        },
+        closed: (error) => {
+          const response = reader.end();
+          if (response !== null) return done(response);
+          fail(error ?? connectionError("ECONNRESET", "sidecache closed the connection before its answer was whole"), true);
+        },
+        timedOut: () => fail(connectionError("ETIMEDOUT", `no answer in ${this.timeoutMs} ms`), false),
+      };
+      socket.ref();
+      socket.setTimeout(this.timeoutMs);
+      socket.write(request);
+    });
+  }
+}
+
+
+// ---- end of src/wire.mjs ----
+
+// The registry both faces share (see above); bump the suffix if the shape ever changes.
+const SHARED = Symbol.for("sidecache.node-client.v1");
+
+// Everything the package defines; run once per process (see the registry at the end).
+function definePackage() {
+  const DEFAULT_PORT = 2773;
+  const TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token";
+  // How long a refused connection is retried: an extension that starts with the function may
+  // still be binding its port when INIT code makes the first call.
+  const DEFAULT_STARTUP_WAIT_MS = 5000;
+  const FIRST_BACKOFF_MS = 20;
+  const MAX_BACKOFF_MS = 250;
+  // One kept-alive connection serves a handler's sequential calls; a few more for Promise.all.
+  const MAX_CONNECTIONS = 4;
+  // A header value or request target holding a line break or NUL would end its line early and
+  // smuggle in more. (Not a regular expression: compiling one costs more than this at a cold start.)
+  const breaksLine = (text) => text.includes("\n") || text.includes("\r") || text.includes("\0");
+
+  // Typed errors for sidecache's JSON errors ({"__type", "message"} plus a status). The class is
+  // chosen by HTTP status, which sidecache keeps distinct per cause (docs/api.md, "Status codes");
+  // `errorType` keeps the exact __type (e.g. "ParameterNotFound").
+  class SidecacheError extends Error {
+    constructor(status, errorType, message, options) {
+      super(status ? `${errorType} (HTTP ${status}): ${message}` : `${errorType}: ${message}`, options);
+      this.name = new.target.name;
+      this.status = status;
+      this.errorType = errorType;
+      this.detail = message; // sidecache's own message: it never holds a value or the token
+    }
+  }
+  /** 400: a malformed name or query, or AWS refused the request as invalid. */
+  class BadRequest extends SidecacheError {}
+  /** 403: a missing or wrong token, or the function's role may not read or decrypt the value. */
+  class AccessDenied extends SidecacheError {}
+  /** 404: the parameter, secret, version, bucket or object does not exist. */
+  class NotFound extends SidecacheError {}
+  /** 429: AWS throttled the call after the SDK's own retries. */
+  class Throttled extends SidecacheError {}
+  /** 502/503: AWS could not be reached, or answered 5xx, after retries. */
+  class UpstreamUnavailable extends SidecacheError {}
+  /** 504: the AWS call ran out of time. */
+  class Timeout extends SidecacheError {}
+  /** Nothing answered on the port: the extension is not in the function, or never started. */
+  class Unreachable extends SidecacheError {}
+
+  const ERROR_BY_STATUS = { 400: BadRequest, 403: AccessDenied, 404: NotFound, 429: Throttled, 502: UpstreamUnavailable, 503: UpstreamUnavailable, 504: Timeout };
+
+  /** The error for an error answer; `body` is its text (JSON when sidecache wrote it). */
+  function errorFromResponse(status, body) {
+    let parsed = null;
+    try {
+      parsed = JSON.parse(body);
+    } catch {}
+    if (parsed === null || typeof parsed !== "object") parsed = {};
+    const Type = ERROR_BY_STATUS[status] ?? SidecacheError;
+    return new Type(status, parsed.__type || `HTTP${status}`, parsed.message || "");
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // A token file's contents, trimmed; "" when unreadable (sidecache then answers a 403 that says
+  // so). node:fs is loaded on this path only: most functions have no token file.
+  async function readTokenFile(path) {
+    try {
+      const { readFile } = await import("node:fs/promises");
+      return (await readFile(path, "utf8")).trim();
+    } catch {
+      return "";
+    }
+  }
+
+  /** A GetParameter(s) record's value: a StringList split on commas, as lambda-cache does. */
+  function parameterValue(record) {
+    return record.Type === "StringList" ? record.Value.split(",") : record.Value;
+  }
+
+  class Client {
+    /**
+     * @param {object} [options]
+     * @param {number} [options.port] default PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
+     * @param {string} [options.token] default SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents,
+     *   else AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN
+     * @param {string} [options.host] default 127.0.0.1
+     * @param {number} [options.timeoutMs] default 10000
+     * @param {number} [options.startupWaitMs] how long a refused connection is retried, default 5000
+     */
+    constructor(options = {}) {
+      const env = process.env;
+      this.host = options.host ?? "127.0.0.1";
+      this.port = Number(options.port ?? (env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || DEFAULT_PORT));
+      this.timeoutMs = options.timeoutMs ?? 10000;
+      this.startupWaitMs = options.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS;
+      // The extension's own order (SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE), else the
+      // function's AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN: a SnapStart function
+      // has no session token in its environment, and sidecache accepts this one there.
+      // A token file is read at the first request, and again after a 403 (it may be rotated).
+      this.tokenFile = options.token === undefined && !env.SIDECACHE_TOKEN ? env.SIDECACHE_TOKEN_FILE || undefined : undefined;
+      this.token = options.token ?? (this.tokenFile ? undefined
+        : env.SIDECACHE_TOKEN || env.AWS_SESSION_TOKEN || env.AWS_CONTAINER_AUTHORIZATION_TOKEN || "");
+      this.connections = new ConnectionPool(this.host, this.port, MAX_CONNECTIONS, this.timeoutMs);
+    }
+
+    /** One SSM parameter (decrypted by default): a string, or an array for a StringList. */
+    async parameter(name, { maxAge, decrypt = true, region, roleArn } = {}) {
+      const body = await this.getJson("/systemsmanager/parameters/get", { name, withDecryption: decrypt, maxAge, region, roleArn });
+      return parameterValue(body.Parameter);
+    }
+
+    /**
+     * Several parameters in one request: { name as asked: value }. A name that does not exist
+     * throws NotFound naming every missing one, unless `missingOk` (then it is left out).
+     */
+    async parameters(names, { maxAge, decrypt = true, missingOk = false, region, roleArn } = {}) {
+      if (names.length === 0) return {};
+      const body = await this.getJson("/systemsmanager/parameters/get-many", {
+        names: names.join(","), withDecryption: decrypt, maxAge, region, roleArn,
+      });
+      const invalid = body.InvalidParameters ?? [];
+      if (invalid.length && !missingOk) {
+        throw new NotFound(404, "ParameterNotFound", `parameters not found: ${invalid.join(", ")}`);
+      }
+      const values = {};
+      for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
+      return values;
+    }
+
+    /** Every parameter under a path: { full name: value }. */
+    async parametersByPath(path, { recursive = false, maxAge, decrypt = true, region, roleArn } = {}) {
+      const body = await this.getJson("/systemsmanager/parameters/by-path", {
+        path, recursive, withDecryption: decrypt, maxAge, region, roleArn,
+      });
+      const values = {};
+      for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
+      return values;
+    }
+
+    /** A secret as stored: a string (SecretString) or a Buffer (SecretBinary). */
+    async secret(secretId, { maxAge, versionStage, versionId, region, roleArn } = {}) {
+      const body = await this.getJson("/secretsmanager/get", { secretId, versionStage, versionId, maxAge, region, roleArn });
+      if (body.SecretString !== null && body.SecretString !== undefined) return body.SecretString;
+      return Buffer.from(body.SecretBinary ?? "", "base64");
+    }
+
+    /** The local path of an S3 object (`s3://bucket/key`) that sidecache downloaded. */
+    async objectPath(uri, options = {}) {
+      return (await this.objectInfo(uri, options)).path;
+    }
+
+    /** The whole /s3/get answer: path, bucket, key, etag, size, lastModified, contentType. */
+    async objectInfo(uri, { maxAge, versionId, region, roleArn } = {}) {
+      return this.getJson("/s3/get", { uri, versionId, maxAge, region, roleArn });
+    }
+
+    /** sidecache's counters (GET /stats). */
+    async stats() {
+      return this.getJson("/stats");
+    }
+
+    /** GET an endpoint and parse its JSON; undefined/null query entries are left out. */
+    async getJson(path, query = {}) {
+      const { body } = await this.get(path, query);
+      return JSON.parse(body.toString("utf8"));
+    }
+
+    /** GET an endpoint: { status, headers, body: Buffer } of a 2xx answer, else the typed error. */
+    async get(path, query = {}) {
+      let target = path;
+      for (const key in query) {
+        const value = query[key];
+        if (value === undefined || value === null) continue;
+        target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+      }
+      if (breaksLine(target) || target.includes(" ")) {
+        throw new BadRequest(null, "InvalidPath", "the path holds a space or a line break; nothing was sent");
+      }
+      if (this.token === undefined) this.token = await readTokenFile(this.tokenFile);
+      const deadline = Date.now() + this.startupWaitMs;
+      let backoff = FIRST_BACKOFF_MS;
+      for (;;) {
+        try {
+          let response = await this.#send(target);
+          if (response.status === 403 && this.tokenFile && (await this.#tokenRotated())) response = await this.#send(target);
+          if (response.status >= 400) throw errorFromResponse(response.status, response.body.toString("utf8"));
+          return { status: response.status, headers: response.headers, body: response.body };
+        } catch (error) {
+          if (error instanceof SidecacheError) throw error;
+          if (error.code === "ECONNREFUSED" && Date.now() + backoff <= deadline) {
+            await sleep(backoff);
+            backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+            continue;
+          }
+          if (error.code === "ECONNREFUSED") {
+            throw new Unreachable(null, "ConnectionRefused",
+              `nothing listens on ${this.host}:${this.port} after ${this.startupWaitMs} ms: is the sidecache layer added to the function?`,
+              { cause: error });
+          }
+          throw new Unreachable(null, error.code ?? error.name, `sidecache on ${this.host}:${this.port}: ${error.message}`, { cause: error });
+        }
+      }
+    }
+
+    /** Closes the kept-alive connections (idle ones never hold a process open anyway). */
+    close() {
+      this.connections.close();
+    }
+
+    #send(target) {
+      // The token is never quoted: not in this message, not anywhere.
+      if (breaksLine(this.token)) {
+        throw new AccessDenied(null, "InvalidToken", "the token holds a line break or NUL; nothing was sent");
+      }
+      return this.connections.get(target, `${TOKEN_HEADER}: ${this.token}\r\n`);
+    }
+
+    async #tokenRotated() {
+      const token = await readTokenFile(this.tokenFile);
+      if (token === this.token) return false;
+      this.token = token;
+      return true;
+    }
+  }
+
+  let defaultClient;
+
+  /** The module-wide client the middleware shares, created on first use. */
+  function getDefaultClient() {
+    defaultClient ??= new Client();
+    return defaultClient;
+  }
+
+  /** Replace the shared client (e.g. another port or host); returns the previous one. */
+  function setDefaultClient(client) {
+    const previous = defaultClient;
+    defaultClient = client;
+    return previous;
+  }
+
+  /** middy's jsonSafeParse: JSON-looking text parsed, anything else as it is. */
+  function jsonSafeParse(text) {
+    if (typeof text !== "string") return text;
+    const first = text[0];
+    if (first !== "{" && first !== "[" && first !== '"') return text;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+
+  /**
+   * The middy middleware (src/middleware.mjs has the whole story). It is `{ before }` at once;
+   * its module loads in the background, and its prefetch starts as soon as it has.
+   */
+  function sidecache(options = {}) {
+    const middleware = import("./middleware.mjs").then((module) => module.createMiddleware(options, globalThis[SHARED]));
+    middleware.catch(() => {}); // a load failure surfaces at the first invocation, not as unhandled
+    return { before: async (request) => (await middleware).before(request) };
+  }
+
+  return Object.freeze({
+    Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+    DEFAULT_PORT, TOKEN_HEADER,
+    SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
+  });
+}
+
+// The first face of the package to load in this process defines it; the other one (if loaded
+// too) exports the same objects.
+const api = (globalThis[SHARED] ??= definePackage());
+
+export const {
+  Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+  DEFAULT_PORT, TOKEN_HEADER,
+  SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
+} = api;
+export default api.sidecache;

@@ -1,0 +1,255 @@
+// HTTP/1.1 GETs to sidecache over kept-alive node:net connections.
+//
+// Not node:http: sidecache is on loopback and answers HTTP/1.1 with Content-Length, so a request
+// is one write and an answer one or two reads. node:http's parser, agent and outgoing-message
+// machinery cost more CPU at a cold start than everything else the client does
+// (docs/clients-node.md, "Cold start"). Chunked answers and answers read until close are
+// understood too, so that a proxy in between cannot confuse the reader.
+import net from "node:net";
+
+const HEAD_END = "\r\n\r\n";
+const MAX_HEAD_BYTES = 64 * 1024;
+
+const connectionError = (code, message) => Object.assign(new Error(message), { code });
+const protocolError = (what) => connectionError("EPROTO", `sidecache's answer is not HTTP/1.1 as expected: ${what}`);
+
+/** One answer from a connection's bytes: `push` each chunk; the whole answer, or null. */
+class ResponseReader {
+  constructor() {
+    this.pending = null; // bytes not yet consumed: a partial head or chunk-size line
+    this.headers = null;
+    this.remaining = 0; // body bytes still due; -1: until close; -2: chunked
+    this.chunkLeft = 0; // of the current chunk; -1: its closing CRLF is due
+    this.parts = [];
+  }
+
+  push(chunk) {
+    if (this.pending !== null) {
+      chunk = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    if (this.headers === null) {
+      const end = chunk.indexOf(HEAD_END, 0, "latin1");
+      if (end < 0) return this.#wait(chunk);
+      this.#readHead(chunk.toString("latin1", 0, end));
+      chunk = chunk.subarray(end + 4);
+      if (this.headers === null) return this.push(chunk); // a 1xx answer: the real one follows
+    }
+    if (this.remaining === -2) return this.#pushChunked(chunk);
+    if (this.remaining === -1 || chunk.length < this.remaining) {
+      this.parts.push(chunk);
+      this.remaining -= this.remaining === -1 ? 0 : chunk.length;
+      return null;
+    }
+    // Bytes past the answer were never asked for: the connection is not reused then.
+    if (chunk.length > this.remaining) this.keepAlive = false;
+    this.parts.push(chunk.subarray(0, this.remaining));
+    return this.#answer();
+  }
+
+  /** The server closed the connection: the answer if it is one read until close, else null. */
+  end() {
+    return this.headers !== null && this.remaining === -1 ? this.#answer() : null;
+  }
+
+  #wait(bytes) {
+    if (bytes.length > MAX_HEAD_BYTES) throw protocolError("a head or chunk line too long");
+    this.pending = bytes;
+    return null;
+  }
+
+  #readHead(head) {
+    const lines = head.split("\r\n");
+    // "HTTP/1.1 200 OK": sliced, not matched (a regular expression costs more to compile).
+    const minor = lines[0].slice(0, 9);
+    this.status = Number(lines[0].slice(9, 12));
+    if ((minor !== "HTTP/1.1 " && minor !== "HTTP/1.0 ") || !(this.status >= 100 && this.status <= 999)) {
+      throw protocolError("no status line");
+    }
+    if (this.status < 200) return;
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(":");
+      if (colon <= 0) throw protocolError("a malformed header line");
+      const name = lines[i].slice(0, colon).trim().toLowerCase();
+      const value = lines[i].slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const connection = (headers.connection ?? "").toLowerCase();
+    this.keepAlive = minor === "HTTP/1.1 " ? connection !== "close" : connection === "keep-alive";
+    this.headers = headers;
+    if ((headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")) {
+      this.remaining = -2;
+    } else if (headers["content-length"] !== undefined) {
+      this.remaining = Number(headers["content-length"]);
+      if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) throw protocolError("a bad Content-Length");
+    } else if (this.status !== 204 && this.status !== 304) {
+      this.remaining = -1;
+      this.keepAlive = false;
+    }
+  }
+
+  // Frames of "<hex size>[;ext]\r\n<bytes>\r\n", then "0\r\n", trailers and an empty line.
+  #pushChunked(bytes) {
+    for (;;) {
+      if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, bytes.length);
+        this.parts.push(bytes.subarray(0, take));
+        this.chunkLeft -= take;
+        bytes = bytes.subarray(take);
+        if (this.chunkLeft > 0) return null;
+        this.chunkLeft = -1;
+      }
+      if (this.chunkLeft === -1) {
+        if (bytes.length < 2) return bytes.length ? this.#wait(bytes) : null;
+        bytes = bytes.subarray(2);
+        this.chunkLeft = 0;
+      }
+      const lineEnd = bytes.indexOf("\r\n", 0, "latin1");
+      if (lineEnd < 0) return this.#wait(bytes);
+      const size = parseInt(bytes.toString("latin1", 0, lineEnd), 16);
+      if (Number.isNaN(size)) throw protocolError("a bad chunk size");
+      if (size === 0) {
+        const end = bytes.indexOf(HEAD_END, lineEnd, "latin1");
+        if (end < 0) return this.#wait(bytes);
+        if (end + 4 < bytes.length) this.keepAlive = false;
+        return this.#answer();
+      }
+      this.chunkLeft = size;
+      bytes = bytes.subarray(lineEnd + 2);
+    }
+  }
+
+  #answer() {
+    const body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+    return { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
+  }
+}
+
+/** A socket and the request in flight on it, if any; its listeners stay for its whole life. */
+class Connection {
+  constructor(pool, socket) {
+    this.socket = socket;
+    this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
+    this.error = null;
+    socket.setNoDelay(true);
+    // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
+    socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
+    socket.on("error", (error) => {
+      this.error = error; // 'close' follows and reports it
+    });
+    socket.on("close", () => {
+      pool.forget(this);
+      this.exchange?.closed(this.error);
+    });
+    socket.on("timeout", () => this.exchange?.timedOut());
+  }
+}
+
+class ConnectionPool {
+  /** At most `maxConnections` at once; an answer may take `timeoutMs` once a request is written. */
+  constructor(host, port, maxConnections, timeoutMs) {
+    this.host = host;
+    this.port = port;
+    this.maxConnections = maxConnections;
+    this.timeoutMs = timeoutMs;
+    this.idle = []; // kept-alive connections, the most recently used last
+    this.open = 0; // connections in use or idle
+    this.waiting = []; // callbacks for when a connection is released or closed
+  }
+
+  /**
+   * One GET: `{ status, headers, body }`, or an error with a `code`. A kept-alive connection
+   * that the server closed while it was idle (it may, at any moment: an idle timeout, its
+   * connection cap) shows as a reset or a close before any answer: the request is then sent
+   * once more on a new connection. Only GETs go this way: reads, safe to repeat.
+   */
+  async get(target, headerLines) {
+    const request = `GET ${target} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${headerLines}\r\n`;
+    const { connection, reused } = await this.#acquire(false);
+    try {
+      return await this.#exchange(connection, request);
+    } catch (error) {
+      if (!reused || !error.beforeAnswer) throw error;
+      return this.#exchange((await this.#acquire(true)).connection, request);
+    }
+  }
+
+  /** Ends the idle connections (a request in flight still finishes). */
+  close() {
+    for (const connection of this.idle.splice(0)) connection.socket.destroy();
+  }
+
+  /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
+  connect() {
+    return net.connect(this.port, this.host);
+  }
+
+  forget(connection) {
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.open -= 1;
+    this.waiting.shift()?.();
+  }
+
+  // The most recently used idle connection, else a new one under the cap, else the next freed.
+  async #acquire(fresh) {
+    for (;;) {
+      if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
+      if (this.open < this.maxConnections) {
+        this.open += 1;
+        return { connection: new Connection(this, this.connect()), reused: false };
+      }
+      await new Promise((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  #exchange(connection, request) {
+    const { socket } = connection;
+    return new Promise((resolve, reject) => {
+      const reader = new ResponseReader();
+      let answered = false; // a byte of the answer came back
+      const fail = (error, beforeAnswer) => {
+        connection.exchange = null;
+        error.beforeAnswer = beforeAnswer && !answered;
+        socket.destroy();
+        reject(error);
+      };
+      const done = (response) => {
+        connection.exchange = null;
+        if (response.keepAlive && !socket.destroyed) {
+          socket.setTimeout(0);
+          socket.unref(); // an idle connection never holds the process open
+          this.idle.push(connection);
+          this.waiting.shift()?.();
+        } else {
+          socket.destroy();
+        }
+        resolve(response);
+      };
+      connection.exchange = {
+        data: (chunk) => {
+          answered = true;
+          let response;
+          try {
+            response = reader.push(chunk);
+          } catch (error) {
+            return fail(error, false);
+          }
+          if (response !== null) done(response);
+        },
+        closed: (error) => {
+          const response = reader.end();
+          if (response !== null) return done(response);
+          fail(error ?? connectionError("ECONNRESET", "sidecache closed the connection before its answer was whole"), true);
+        },
+        timedOut: () => fail(connectionError("ETIMEDOUT", `no answer in ${this.timeoutMs} ms`), false),
+      };
+      socket.ref();
+      socket.setTimeout(this.timeoutMs);
+      socket.write(request);
+    });
+  }
+}
+
+export { ConnectionPool, ResponseReader };

@@ -41,8 +41,10 @@ function synthesize() {
     }),
   });
   const fn = new lambda.Function(stack, "App", functionProps(lambda.Architecture.X86_64, X86_ARN));
-  // sidecache's own settings go beside the extension's, as plain environment variables.
+  // sidecache's own settings go beside the extension's, as plain environment variables, and so
+  // does a TTL above the 300 s CDK accepts in the options (sidecache takes up to a year).
   fn.addEnvironment("SIDECACHE_PREFETCH", "ssm:/app/greeting");
+  fn.addEnvironment("SSM_PARAMETER_STORE_TTL", "3600");
   new lambda.Function(stack, "AppGraviton", functionProps(lambda.Architecture.ARM_64, ARM64_ARN));
   return Template.fromStack(stack);
 }
@@ -61,7 +63,7 @@ test("the options become the variables sidecache reads, with their values", () =
     .find((v) => "SIDECACHE_PREFETCH" in v);
   assert.ok(variables, "the x86_64 function's environment was not synthesized");
   assert.equal(variables.PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE, "500");
-  assert.equal(variables.SSM_PARAMETER_STORE_TTL, "300");
+  assert.equal(variables.SSM_PARAMETER_STORE_TTL, "3600", "addEnvironment overrides the option");
   assert.equal(variables.SECRETS_MANAGER_TTL, "300");
   assert.equal(variables.PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL, "warn");
   assert.equal(variables.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, "2773");

@@ -8,8 +8,8 @@ The zip must hold exactly:
   - extensions/sidecache, mode 0755 (Lambda starts every executable in /opt/extensions);
   - python/sidecache/: every file of clients/python/src/sidecache, byte for byte, plus compiled
     bytecode (python/sidecache/__pycache__/<module>.cpython-3XY.pyc) of those modules only;
-  - nodejs/node_modules/sidecache/: clients/node's package.json and src/, byte for byte (no
-    tests, no node_modules);
+  - nodejs/node_modules/sidecache/: clients/node's package.json and the files its "files" field
+    names, byte for byte (no tests, no node_modules): layer/client_files.py's list;
 every client file 0644, so that the function's user (not the owner of /opt) can read it.
 Then the zip is unpacked with examples/container/unpack_layer.py, the Dockerfile's own unpacking
 step, and each `COPY --from=sidecache-layer /layer/<path> /opt/<path>` of the Dockerfile must name
@@ -25,14 +25,13 @@ import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY_CLIENT = os.path.join(ROOT, "clients", "python", "src", "sidecache")
-NODE_CLIENT = os.path.join(ROOT, "clients", "node")
 CONTAINER = os.path.join(ROOT, "examples", "container")
 # The paths the Dockerfile must copy (a layer user gets all three).
 CONTAINER_PATHS = {"extensions/sidecache", "python/sidecache", "nodejs/node_modules/sidecache"}
 PYC = re.compile(r"^python/sidecache/__pycache__/(?P<module>\w+)\.(?P<tag>cpython-3\d+)\.pyc$")
 
 sys.path.insert(0, CONTAINER)
+from client_files import layer_files  # noqa: E402  (what layer/Makefile packs)
 from unpack_layer import unpack  # noqa: E402  (the Dockerfile's unpacking step, tested here)
 
 failures = 0
@@ -48,19 +47,6 @@ def fail(what):
     print(f"  FAIL  {what}", flush=True)
 
 
-def repo_files(top, prefix):
-    """{zip path: file path} of every file under top, as it would be packed under prefix."""
-    found = {}
-    for folder, dirs, names in os.walk(top):
-        dirs[:] = [d for d in dirs if d not in ("__pycache__", "node_modules")]
-        for name in names:
-            if name.endswith(".pyc"):
-                continue
-            path = os.path.join(folder, name)
-            found[prefix + os.path.relpath(path, top).replace(os.sep, "/")] = path
-    return found
-
-
 def check_entries(layer):
     entries = {info.filename: info for info in layer.infolist()}
     mode = {name: stat.S_IMODE(info.external_attr >> 16) for name, info in entries.items()}
@@ -69,9 +55,7 @@ def check_entries(layer):
     else:
         fail(f"extensions/sidecache: {'mode ' + oct(mode['extensions/sidecache']) if 'extensions/sidecache' in mode else 'missing'}, expected 0755")
 
-    expected = repo_files(PY_CLIENT, "python/sidecache/")
-    expected.update(repo_files(os.path.join(NODE_CLIENT, "src"), "nodejs/node_modules/sidecache/src/"))
-    expected["nodejs/node_modules/sidecache/package.json"] = os.path.join(NODE_CLIENT, "package.json")
+    expected = layer_files()
     modules = {os.path.basename(p)[:-3] for p in expected if p.startswith("python/") and p.endswith(".py")}
 
     missing = sorted(set(expected) - set(entries))

@@ -73,20 +73,20 @@ def wait_ping(port, process, timeout=20):
 
 
 def stage(work):
-    """The client packages as the layer holds them, in a task directory of their own."""
-    python_tree = os.path.join(work, "python")
-    shutil.copytree(os.path.join(ROOT, "clients", "python", "src", "sidecache"),
-                    os.path.join(python_tree, "sidecache"), ignore=shutil.ignore_patterns("__pycache__"))
+    """The client packages as the layer holds them (layer/client_files.py), and a task directory."""
+    layer = os.path.join(work, "layer")
+    subprocess.run([sys.executable, os.path.join(ROOT, "layer", "client_files.py"), "--stage", layer], check=True)
+    python_tree = os.path.join(layer, "python")
     bare_tree = os.path.join(work, "python-no-bytecode")
     shutil.copytree(python_tree, bare_tree)
     # As layer/Makefile does: unchecked-hash bytecode of this interpreter's version.
     subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
                     python_tree], check=True)
     task = os.path.join(work, "task")
-    package = os.path.join(task, "node_modules", "sidecache")
-    os.makedirs(package)
-    shutil.copy(os.path.join(ROOT, "clients", "node", "package.json"), package)
-    shutil.copytree(os.path.join(ROOT, "clients", "node", "src"), os.path.join(package, "src"))
+    os.makedirs(os.path.join(task, "node_modules"))
+    # The handler's own node_modules: a static or dynamic import() finds it without NODE_PATH.
+    shutil.copytree(os.path.join(layer, "nodejs", "node_modules", "sidecache"),
+                    os.path.join(task, "node_modules", "sidecache"))
     if os.path.isdir(NODE_DEPS):
         for name in os.listdir(NODE_DEPS):
             os.symlink(os.path.join(NODE_DEPS, name), os.path.join(task, "node_modules", name))

@@ -74,6 +74,26 @@ def run_handler(label, command, env, tree, expected, ok, fail):
            f"({os.path.relpath(os.path.realpath(where), os.path.realpath(tree))})")
 
 
+def check_bytecode_used(python, env, tree, ok, fail):
+    """The layer's bytecode for this python3's version, if it has some, is what import loads.
+
+    Unpacking gives the sources new mtimes; the unchecked-hash .pyc must be used all the same,
+    or every cold start compiles (see layer/README.md, "Precompiled bytecode").
+    """
+    tag = subprocess.run([python, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    pyc = os.path.join(tree, "python", "sidecache", "__pycache__", f"client.{tag}.pyc")
+    if not os.path.exists(pyc):
+        print(f"        (the layer has no {tag} bytecode: this python3 compiles the package at import)")
+        return
+    done = subprocess.run([python, "-v", "-c", "import sidecache.client"], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+    if f"code object from '{pyc}'" in done.stderr:
+        ok(f"Python loads the layer's bytecode ({os.path.relpath(pyc, tree)}), not compiling the source")
+    else:
+        fail(f"Python did not load {os.path.relpath(pyc, tree)}: it compiles the source at every cold start")
+
+
 def check_clients(tree, port, token, parameter, expected, ok, fail):
     task = tempfile.mkdtemp(prefix="sidecache-layer-task-")
     try:
@@ -92,9 +112,10 @@ def check_clients(tree, port, token, parameter, expected, ok, fail):
             with open(os.path.join(task, name), "w") as f:
                 f.write(text)
         python = shutil.which("python3")
+        python_env = {**base, "PYTHONPATH": os.path.join(tree, "python")}
         run_handler("Python client from <tree>/python",
-                    [python, os.path.join(task, "handler.py")],
-                    {**base, "PYTHONPATH": os.path.join(tree, "python")}, tree, expected, ok, fail)
+                    [python, os.path.join(task, "handler.py")], python_env, tree, expected, ok, fail)
+        check_bytecode_used(python, python_env, tree, ok, fail)
         node = shutil.which("node")
         if node is None:
             fail("node is missing: the Node.js client in the layer was not checked")

@@ -22,7 +22,7 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
+.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
 
 all: build
 
@@ -98,8 +98,18 @@ else
 	@echo "test-arm64: skipped (LAYER_ARCHS=$(LAYER_ARCHS))"
 endif
 
+# The CDK drop-in shown in README.md (ParamsAndSecretsLayerVersion.fromVersionArn), synthesized
+# with aws-cdk-lib pinned by layer/cdk/package-lock.json (installed into its git-ignored
+# node_modules/, ~190 MB; npm ci ~10 s, synth ~3 s) and checked: layer/cdk/synth.test.mjs.
+CDK_STAMP := layer/cdk/node_modules/.package-lock.json
+$(CDK_STAMP): layer/cdk/package-lock.json
+	cd layer/cdk && npm ci --no-audit --no-fund --silent
+
+cdk-synth: $(CDK_STAMP)
+	cd layer/cdk && node --test synth.test.mjs
+
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv lint build cfn-lint clients examples check-layer test-arm64
+test: venv lint build cfn-lint cdk-synth clients examples check-layer test-arm64
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
@@ -111,8 +121,16 @@ lambda-local: venv build
 	$(CARGO) build -p sidecache-tests --bin lambda-local
 	scripts/demo.sh lambda
 
+# What the client cold-path rows of `make bench` compare against on Node.js: the AWS SDK for
+# JavaScript v3 SSM client, pinned by scripts/bench/node_deps/package-lock.json, installed into
+# its node_modules/ (git-ignored). Without npm the row says n/a.
+BENCH_NODE_STAMP := scripts/bench/node_deps/node_modules/.package-lock.json
+$(BENCH_NODE_STAMP): scripts/bench/node_deps/package-lock.json
+	cd scripts/bench/node_deps && npm ci --no-audit --no-fund --silent \
+	  || echo "bench: @aws-sdk/client-ssm could not be installed: its row will say n/a"
+
 # Release build, moto, wrk and callgrind: prints the performance table (docs/performance.md).
-bench: venv release
+bench: venv release $(BENCH_NODE_STAMP)
 	scripts/bench.sh
 
 # The same, with the open-source aws_secretsmanager_agent measured beside sidecache (rows 9-13).
@@ -122,7 +140,7 @@ PEER_BIN := .bench-peer/bin/aws_secretsmanager_agent
 $(PEER_BIN):
 	$(CARGO) install --locked --quiet --root .bench-peer aws_secretsmanager_agent@$(PEER_VERSION)
 
-bench-peer: venv release $(PEER_BIN)
+bench-peer: venv release $(PEER_BIN) $(BENCH_NODE_STAMP)
 	BENCH_PEER_BIN=$(PEER_BIN) scripts/bench.sh
 
 # A fleet of sidecache processes behind one throttled upstream (docs/performance.md, "Fleet
@@ -133,4 +151,4 @@ fleet-sim: venv build
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) layer/cdk/node_modules scripts/bench/node_deps/node_modules

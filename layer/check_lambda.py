@@ -2,14 +2,16 @@
 
 Called by layer/check.sh (run it with the venv's python, which has moto and boto3):
 
-    .venv/bin/python layer/check_lambda.py BIN [RUNNER...]
+    .venv/bin/python layer/check_lambda.py [--tree DIR] BIN [RUNNER...]
 
-RUNNER is a prefix such as `qemu-aarch64-static` for a binary of another architecture. Steps:
+RUNNER is a prefix such as `qemu-aarch64-static` for a binary of another architecture; DIR is the
+unzipped layer tree, whose client packages are then checked too (layer/check_clients.py). Steps:
   1. moto (in this process) is seeded with a String parameter, a secret and an S3 object;
   2. a minimal Lambda Extensions API (below) accepts the registration and hands out events;
   3. the binary is started in Lambda mode (AWS_LAMBDA_RUNTIME_API set, the session token as the
      token) and must register, answer /ping, return the parameter's and the secret's values and
      write the S3 object into SIDECACHE_S3_DIR;
+  3b. with --tree, handlers using the layer's Python and Node.js clients read the parameter;
   4. SHUTDOWN is delivered and the process must exit 0 before its deadline.
 No value or token may appear in the binary's logs. Prints one `  ok    ...` or `  FAIL  ...` line
 per check (check.sh counts them) and exits 1 when any failed.
@@ -33,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 from moto.server import ThreadedMotoServer
+
+from check_clients import check_clients
 
 REGION = "us-east-1"
 TOKEN = "layer-check-session-token"
@@ -210,9 +214,13 @@ def check_values(port, s3_dir):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: check_lambda.py BIN [RUNNER...]")
-    binary, runner = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    tree = None
+    if args[:1] == ["--tree"] and len(args) >= 2:
+        tree, args = args[1], args[2:]
+    if not args:
+        sys.exit("usage: check_lambda.py [--tree DIR] BIN [RUNNER...]")
+    binary, runner = args[0], args[1:]
 
     # moto's request log (werkzeug) would bury the check lines.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -261,6 +269,8 @@ def main():
         if body is not None:
             ok(f"Lambda mode: answers GET /ping: {json.dumps(body, separators=(',', ':'))}")
             check_values(port, s3_dir)
+            if tree is not None:
+                check_clients(tree, port, TOKEN, PARAM_NAME, PARAM_VALUE, ok, fail)
         else:
             fail(f"Lambda mode: no answer to GET /ping within {START_TIMEOUT_S} s; log:\n{logs()}")
         if process.poll() is not None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: measures the release binary against moto and prints one markdown table
-# (what each row means: docs/performance.md). Not a test; about 1 minute after the builds.
+# (what each row means: docs/performance.md), then the handler cold-path table of the clients.
+# Not a test; about 1.5 minutes after the builds.
 #
 #   make bench                      # builds target/release/sidecache and the moto venv first
 #   scripts/bench.sh                # same, when both already exist
@@ -72,6 +73,10 @@ peer_args=()
 driver=$!
 wait "$driver"
 driver=
+
+# The handler's cold path per language: import + first value, our clients beside the raw floor,
+# the AWS docs' snippets, fetch and the AWS SDKs (scripts/bench/client_rows.py).
+"$PY" scripts/bench/client_rows.py --bin "$BIN"
 
 # The arm64 layer binary: its size, and its start-up under qemu (information only).
 python3 scripts/bench/arm64.py

@@ -122,11 +122,12 @@ MISSING=/examples/does-not-exist
 
 # The SAM example function's handler, invoked twice as Lambda would in one execution
 # environment (before any other example touched the cache): the summary is right, holds no
-# secret value, and the second invocation is served from the cache.
+# secret value, and the second invocation is served from the cache. It imports sidecache from
+# the layer's python/ (/opt/python in Lambda): clients/python/src is what the layer packs.
 name="sam-function: handler summary, second invocation from cache"
 status=0
 example AWS_SESSION_TOKEN="$TOKEN" PARAMETER_NAME="$PARAM" SECRET_ID="$SECRET_ID" S3_URI="$S3_URI" \
-  PYTHONPATH=examples/sam-function "$PY" -c \
+  PYTHONPATH=examples/sam-function:clients/python/src "$PY" -c \
   'import app, json; print(json.dumps([app.handler({}, None), app.handler({}, None)]))' \
   >"$work/out" 2>"$work/err" || status=$?
 if [ "$status" -ne 0 ]; then

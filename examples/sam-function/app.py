@@ -1,9 +1,10 @@
 """Example Lambda handler: a parameter, a secret and an S3 object through the sidecache layer.
 
 Uses the `sidecache` package (clients/python; standard library only, so no AWS SDK to load
-at cold start). sidecache/ here links to clients/python/src/sidecache, so `sam build` packs
-it with the function. The client is made once per execution environment and keeps one
-connection to the extension open across invocations. Deployed by template.yaml.
+at cold start) from the layer itself: the sidecache layer ships it as python/sidecache, which
+Lambda puts on sys.path as /opt/python, so nothing is packed with the function but this file.
+The client is made once per execution environment and keeps one connection to the extension
+open across invocations. Deployed by template.yaml.
 """
 import json
 import os

@@ -22,7 +22,7 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e test-arm64 examples clients cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
+.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
 
 all: build
 
@@ -83,8 +83,16 @@ check-layer: venv layer
 unit:
 	$(CARGO) test -p sidecache
 
+# Debian's libfaketime: the SnapStart e2e tests move the binary's wall clock with it (its
+# monotonic clock untouched), as a restore does. Installed with apt when missing.
+faketime:
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "faketime: installing libfaketime with apt"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq libfaketime >/dev/null; }
+
 # The end-to-end tests drive the built binary (target/debug/sidecache) against moto.
-e2e: venv build
+e2e: venv build faketime
 	$(CARGO) test -p sidecache-tests
 
 # A subset of the e2e tests against the arm64 layer binary under qemu (ring/rustls on aarch64
@@ -109,7 +117,7 @@ cdk-synth: $(CDK_STAMP)
 	cd layer/cdk && node --test synth.test.mjs
 
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv lint build cfn-lint cdk-synth clients examples check-layer test-arm64
+test: venv faketime lint build cfn-lint cdk-synth clients examples check-layer test-arm64
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.

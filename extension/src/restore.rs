@@ -20,6 +20,11 @@ use tokio::sync::Notify;
 pub fn watch(app: Arc<App>, items: Vec<PrefetchItem>, at_init: bool) {
     if at_init {
         prefetch::spawn(app.clone(), items.clone());
+    } else if !items.is_empty() {
+        tracing::info!(
+            items = items.len(),
+            "prefetch waits for the first request or a SnapStart restore (nothing is fetched into the snapshot)"
+        );
     }
     tokio::spawn(async move {
         if !at_init {

@@ -41,5 +41,6 @@ mod e2e {
     mod secrets;
     mod secrets_batch;
     mod shutdown_deadline;
+    mod snapstart;
     mod tls;
 }

@@ -28,6 +28,7 @@ mod e2e {
     mod invalidate;
     mod lifecycle;
     mod logs;
+    mod managed_instances;
     mod parameters;
     mod prefetch;
     mod readable_errors;

@@ -13,6 +13,7 @@
 mod e2e {
     mod common;
 
+    mod agent_compat;
     mod by_path;
     mod cache;
     mod clients;

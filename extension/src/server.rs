@@ -139,9 +139,7 @@ impl Server {
             let now = std::time::Instant::now();
             // An idle connection asked to give way closes at once; one that began a request
             // meanwhile finishes it first, and another may then be asked.
-            let picked = tracked.pick(now, GIVE_WAY_AFTER);
-            tracing::debug!(?picked, "DBG at cap");
-            let look_again = match picked {
+            let look_again = match tracked.pick(now, GIVE_WAY_AFTER) {
                 AtCap::AskedOneToGiveWay => now + RECHECK,
                 AtCap::LookAgainAt(at) => at,
             };
@@ -198,11 +196,8 @@ impl Connection {
             }
             _ = self.state.asked_to_give_way() => {
                 // Idle, at the cap: the same, so a request that arrived meanwhile is answered.
-                tracing::debug!("DBG giving way");
                 connection.as_mut().graceful_shutdown();
-                let r = connection.await;
-                tracing::debug!("DBG gave way");
-                r
+                connection.await
             }
         };
         if let Err(error) = result {

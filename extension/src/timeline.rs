@@ -45,6 +45,11 @@ impl Moment {
     pub fn same_epoch(self, earlier: Moment) -> bool {
         self.epoch == earlier.epoch
     }
+
+    /// Restores detected before this moment.
+    pub fn restores(self) -> u32 {
+        self.epoch
+    }
 }
 
 /// Now, detecting a restore if one happened since the last reading.

@@ -150,9 +150,10 @@ impl ClientCache {
     /// After a SnapStart restore, before the first call: every client, the base configuration
     /// with its cached credentials (Lambda swaps them at a restore) and every pooled connection
     /// (the network is not preserved across a snapshot) are dropped and made anew. The request
-    /// that noticed the restore (`timeline`) already counts in `timeline::restores`.
+    /// A reading of the timeline here (misses only) notices a restore even when nothing else
+    /// has read the time since, e.g. a token check resolving credentials.
     fn catch_up_with_restores(&self) {
-        let restores = timeline::restores();
+        let restores = timeline::now().restores();
         if self.made_in.swap(restores, Ordering::Relaxed) == restores {
             return;
         }

@@ -21,6 +21,7 @@ mod e2e {
     mod decryption_sharing;
     mod errors;
     mod fleet;
+    mod freeze_thaw;
     mod get_many;
     mod harness;
     mod hit_path;

@@ -42,4 +42,5 @@ mod e2e {
     mod secrets_batch;
     mod shutdown_deadline;
     mod tls;
+    mod tls_trust;
 }

@@ -273,3 +273,92 @@ impl HttpConnector for SettingsConnector {
         HttpConnectorFuture::new(self.http.clone().call(request, self.settings.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use hyper_util::rt::TokioIo;
+
+    /// An HTTP/1.1 server on loopback that keeps connections alive; counts them.
+    async fn counting_server() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                let service = hyper::service::service_fn(|_| async {
+                    let body = http_body_util::Full::new(bytes::Bytes::from_static(b"ok"));
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn get(http: &UpstreamHttp, url: &str) {
+        let mut request = HttpRequest::empty();
+        request.set_uri(url).unwrap();
+        let settings = HttpConnectorSettings::builder().build();
+        let response = http.clone().call(request, settings).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        // Read to the end: only then is the connection back in the pool.
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+    }
+
+    #[tokio::test]
+    async fn connections_are_reused_until_dropped() {
+        let (url, accepted) = counting_server().await;
+        let http = UpstreamHttp::new(None);
+        get(&http, &url).await;
+        get(&http, &url).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "kept alive and reused");
+        http.drop_connections();
+        get(&http, &url).await;
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "a new connection after the drop"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pool_idle_too_long_by_wall_time_is_replaced() {
+        let (url, accepted) = counting_server().await;
+        let http = UpstreamHttp::new(None);
+        get(&http, &url).await;
+        // As after a SnapStart restore: the wall clock says the pool sat idle for two days.
+        let two_days_ms = 2 * 86_400_000;
+        for pool in http.0.pools.lock().unwrap().iter() {
+            pool.activity
+                .last_ms
+                .fetch_sub(two_days_ms, Ordering::Relaxed);
+        }
+        get(&http, &url).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn idleness_is_judged_by_wall_time_and_requests_in_flight() {
+        let activity = Activity::default();
+        let now = wall_ms();
+        activity.last_ms.store(now, Ordering::Relaxed);
+        assert!(!activity.idle_too_long(now + 1_000));
+        assert!(activity.idle_too_long(now + 4_000));
+        // The wall clock stepped back: the idle time is unknown.
+        assert!(activity.idle_too_long(now - 5_000));
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            !activity.idle_too_long(now + 60_000),
+            "a request is still using it"
+        );
+    }
+}

@@ -101,34 +101,40 @@ const END: &[u8] = b"-----END CERTIFICATE-----";
 
 /// The DER of each `CERTIFICATE` block; blocks that are not base64 are skipped, and so is
 /// everything outside the blocks (comments, other PEM types), as OpenSSL does.
+///
+/// Line by line with `memchr`: a system bundle is ~3,400 lines of 64 base64 characters, each
+/// copied whole (profiled: scanning and filtering byte by byte cost more than the decoding).
 pub(super) fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
     let mut certificates = Vec::with_capacity(pem.len() / 1500);
     let mut base64 = Vec::with_capacity(4096);
+    let begin = memchr::memmem::Finder::new(BEGIN);
     let mut rest = pem;
-    while let Some(start) = find(rest, BEGIN) {
-        let body = &rest[start + BEGIN.len()..];
-        let Some(end) = find(body, END) else { break };
+    while let Some(start) = begin.find(rest) {
+        rest = &rest[start + BEGIN.len()..];
         base64.clear();
-        base64.extend(body[..end].iter().filter(|b| !b.is_ascii_whitespace()));
+        let mut ended = false;
+        while !rest.is_empty() {
+            let end_of_line = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            let line = rest[..end_of_line].trim_ascii();
+            if line.starts_with(b"-----") {
+                ended = line.starts_with(END);
+                if ended {
+                    rest = &rest[end_of_line..];
+                }
+                // Otherwise a block without its END: the next search starts at this line.
+                break;
+            }
+            base64.extend_from_slice(line);
+            rest = &rest[end_of_line..];
+        }
+        if !ended {
+            continue;
+        }
         if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&base64) {
             certificates.push(CertificateDer::from(der));
         }
-        rest = &body[end + END.len()..];
     }
     certificates
-}
-
-/// Scans for the needle's first byte, then compares: PEM is mostly base64, which holds no `-`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(offset) = haystack[from..].iter().position(|&b| b == needle[0]) {
-        let at = from + offset;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -195,6 +201,9 @@ LlFnGf+4Jo4JFvG649Ib/PzjNFGHgAGMDQ9mouyg
         assert_eq!(certificates[0], reference);
         assert!(pem_certificates(b"").is_empty());
         assert!(pem_certificates(b"-----BEGIN CERTIFICATE-----\nAAAA").is_empty());
+        // A block cut short does not swallow the next one.
+        let cut = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
+        assert_eq!(pem_certificates(cut.as_bytes()), vec![reference]);
     }
 
     #[test]

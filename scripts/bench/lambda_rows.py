@@ -246,6 +246,26 @@ def callgrind_per_hit(procs, server, path, close, workdir, n1=1000, n2=4000):
     return (totals[1] - totals[0]) / (n2 - n1)
 
 
+# The system CA bundles sidecache looks for, in its order (extension/src/aws/http/trust.rs).
+SYSTEM_BUNDLES = ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt",
+                  "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/ca-bundle.pem",
+                  "/etc/ssl/cert.pem"]
+
+
+def trust_bundle(directory, ca):
+    """The roots a function has on Lambda (the system bundle, ~140 roots) plus the test CA, in
+    one file to trust through AWS_CA_BUNDLE: the first TLS connection then parses what it parses
+    on Lambda, plus one. Returns (path, number of certificates, system bundle or None)."""
+    system = next((p for p in SYSTEM_BUNDLES if os.path.isfile(p)), None)
+    pem = open(system).read() if system else ""
+    with open(ca) as f:
+        pem = pem.rstrip("\n") + "\n" + f.read()
+    path = os.path.join(directory, "system-plus-test-ca.pem")
+    with open(path, "w") as f:
+        f.write(pem)
+    return path, pem.count("-----BEGIN CERTIFICATE-----"), system
+
+
 def start_tls_proxy(procs, root, python, moto_port, workdir):
     """scripts/tls_proxy.py in front of moto; returns (https URL, CA file)."""
     directory = os.path.join(workdir, "tls")

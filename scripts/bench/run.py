@@ -683,8 +683,11 @@ def lambda_section(a, binary, workdir, procs, env, moto_port):
     """Rows 9-14: what a function at Lambda's CPU share pays (scripts/bench/lambda_rows.py)."""
     out = {}
     tls_url, ca = lam.start_tls_proxy(procs, str(ROOT), str(ROOT / ".venv/bin/python"), moto_port, str(workdir))
+    bundle, roots, system = lam.trust_bundle(str(workdir / "tls"), ca)
+    out["trust"] = (f"the system bundle ({system}) plus the test CA, {roots} certificates" if system
+                    else "the test CA only (no system CA bundle on this machine)")
     base = {k: v for k, v in env.items() if k != "SIDECACHE_TOKEN"}
-    base.update(AWS_ENDPOINT_URL=tls_url, AWS_CA_BUNDLE=ca, AWS_EC2_METADATA_DISABLED="true",
+    base.update(AWS_ENDPOINT_URL=tls_url, AWS_CA_BUNDLE=bundle, AWS_EC2_METADATA_DISABLED="true",
                 SECRETS_MANAGER_TTL="3600", AWS_SESSION_TOKEN=TOKEN)
     value = "/secretsmanager/get?secretId=" + urllib.parse.quote(SECRET, safe="")
     servers = [lam.Server("sidecache", binary, "ours", base, TOKEN, str(workdir))]
@@ -721,8 +724,8 @@ def print_lambda(lm):
     med = lam.med
     print()
     print("### Lambda-sized figures (rows 9-14: CPU from /proc/PID/task/*/schedstat, medians of "
-          f"{lam.CPU_RUNS} starts; first value = a Secrets Manager miss over TLS through a test CA "
-          "trusted with AWS_CA_BUNDLE)")
+          f"{lam.CPU_RUNS} starts; first value = a Secrets Manager miss over TLS, trusting through "
+          f"AWS_CA_BUNDLE {lm.get('trust', 'a test CA')})")
     print()
     print("| # | figure | " + " | ".join(labels) + " | target (sidecache) |")
     print("|---|---|" + "---|" * len(labels) + "---|")

@@ -2,9 +2,17 @@
 //! (bodies streamed, so large S3 objects pass through), counts requests per AWS operation, and
 //! injects faults on demand. It is how a black-box test observes "how many upstream calls did
 //! the sidecar make" and "what does the sidecar do when AWS misbehaves" without mocking AWS.
+//!
+//! Like AWS, it keeps the sidecar's connections alive between requests (moto closes after every
+//! answer; the proxy opens one moto connection per request), counts them, and can kill the idle
+//! ones as a NAT or firewall does while a Lambda environment is frozen.
 
+use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +21,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -42,7 +51,31 @@ pub enum Fault {
     },
 }
 
+/// How `FaultProxy::kill_idle_connections` kills: what the sidecar's next request on such a
+/// connection meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kill {
+    /// A TCP reset (the far side forgot the connection): "connection reset by peer".
+    Reset,
+    /// The request is read, then the connection closes unanswered: "connection closed before
+    /// message completed" (hyper's `IncompleteMessage`, which the SDK does not retry).
+    Close,
+}
+
+const ALIVE: u8 = 0;
+const KILLED_RESET: u8 = 1;
+const KILLED_CLOSE: u8 = 2;
+
 type Body = BoxBody<Bytes, hyper::Error>;
+
+/// One accepted connection from the sidecar.
+#[derive(Default)]
+struct Conn {
+    /// ALIVE, or how it was killed.
+    killed: AtomicU8,
+    /// A request is being answered on it.
+    busy: AtomicBool,
+}
 
 #[derive(Debug)]
 struct Refused;
@@ -63,6 +96,11 @@ struct State {
     received: Mutex<Vec<String>>,
     /// (operation, status) once answered; status 0 for a refused connection.
     answered: Mutex<Vec<(String, u16)>>,
+    /// Every connection accepted, for `kill_idle_connections`.
+    conns: Mutex<Vec<Weak<Conn>>>,
+    accepted: AtomicUsize,
+    /// Requests that arrived on a killed connection (and met the kill, not an answer).
+    killed_hits: AtomicUsize,
 }
 
 /// Handle to a running proxy; stops accepting when dropped.
@@ -90,6 +128,9 @@ impl FaultProxy {
             fault: Mutex::new(Fault::None),
             received: Mutex::new(Vec::new()),
             answered: Mutex::new(Vec::new()),
+            conns: Mutex::new(Vec::new()),
+            accepted: AtomicUsize::new(0),
+            killed_hits: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         FaultProxy { addr, state, task }
@@ -126,6 +167,33 @@ impl FaultProxy {
         self.state.answered.lock().unwrap().clone()
     }
 
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Kills every open connection with no request in progress: the next request on one meets
+    /// `how` instead of an answer. Returns how many were killed.
+    pub fn kill_idle_connections(&self, how: Kill) -> usize {
+        let mark = match how {
+            Kill::Reset => KILLED_RESET,
+            Kill::Close => KILLED_CLOSE,
+        };
+        let mut conns = self.state.conns.lock().unwrap();
+        conns.retain(|c| c.strong_count() > 0);
+        conns
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|c| !c.busy.load(Ordering::SeqCst))
+            .filter(|c| c.killed.swap(mark, Ordering::SeqCst) == ALIVE)
+            .count()
+    }
+
+    /// Requests that arrived on a killed connection.
+    pub fn killed_hits(&self) -> usize {
+        self.state.killed_hits.load(Ordering::SeqCst)
+    }
+
     /// Waits until at least `n` requests for `op` have arrived; false on timeout.
     pub async fn wait_count(&self, op: &str, n: usize, timeout: Duration) -> bool {
         poll_until(timeout, || async { (self.count(op) >= n).then_some(()) })
@@ -146,13 +214,83 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
             continue;
         };
         let state = state.clone();
+        let conn = Arc::new(Conn::default());
+        state.conns.lock().unwrap().push(Arc::downgrade(&conn));
+        state.accepted.fetch_add(1, Ordering::SeqCst);
+        let io = Tripwire {
+            stream,
+            conn: conn.clone(),
+            state: state.clone(),
+        };
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
+            let service = service_fn(move |req| {
+                let (state, conn) = (state.clone(), conn.clone());
+                async move {
+                    conn.busy.store(true, Ordering::SeqCst);
+                    let answer = handle(state, req).await;
+                    conn.busy.store(false, Ordering::SeqCst);
+                    answer
+                }
+            });
             // A service error (Fault::Refuse) makes hyper close the connection unanswered.
             let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(io), service)
                 .await;
         });
+    }
+}
+
+/// The accepted socket, which meets the sidecar's next request with its kill once killed.
+struct Tripwire {
+    stream: TcpStream,
+    conn: Arc<Conn>,
+    state: Arc<State>,
+}
+
+impl AsyncRead for Tripwire {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
+        if buf.filled().len() == before {
+            return Poll::Ready(Ok(()));
+        }
+        let killed = this.conn.killed.load(Ordering::SeqCst);
+        if killed == ALIVE {
+            return Poll::Ready(Ok(()));
+        }
+        // The request's bytes are consumed and forgotten: hyper never sees a request.
+        buf.set_filled(before);
+        this.state.killed_hits.fetch_add(1, Ordering::SeqCst);
+        if killed == KILLED_RESET {
+            // Closing with a zero linger sends RST, as a host answers for a forgotten connection.
+            let _ = this.stream.set_zero_linger();
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        // End of input: hyper closes the connection without answering.
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Tripwire {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -233,7 +371,13 @@ async fn forward(upstream: SocketAddr, req: Request<Incoming>) -> Response<Body>
     };
     tokio::spawn(conn);
     match sender.send_request(req).await {
-        Ok(resp) => resp.map(BodyExt::boxed),
+        Ok(mut resp) => {
+            // moto closes after every answer; the sidecar's connection to the proxy stays open.
+            for hop in ["connection", "keep-alive"] {
+                resp.headers_mut().remove(hop);
+            }
+            resp.map(BodyExt::boxed)
+        }
         Err(e) => error(502, "ProxyError", &format!("upstream: {e}"), true),
     }
 }

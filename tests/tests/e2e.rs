@@ -23,6 +23,7 @@ mod e2e {
     mod decryption_sharing;
     mod errors;
     mod fleet;
+    mod freeze_thaw;
     mod get_many;
     mod harness;
     mod hit_path;
@@ -45,4 +46,5 @@ mod e2e {
     mod shutdown_deadline;
     mod snapstart;
     mod tls;
+    mod tls_trust;
 }

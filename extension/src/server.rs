@@ -139,7 +139,7 @@ impl Server {
             let now = std::time::Instant::now();
             // An idle connection asked to give way closes at once; one that began a request
             // meanwhile finishes it first, and another may then be asked.
-            let look_again = match tracked.pick(now, GIVE_WAY_AFTER) {
+            let look_again = match tracked.pick(&self.stop, now, GIVE_WAY_AFTER) {
                 AtCap::AskedOneToGiveWay => now + RECHECK,
                 AtCap::LookAgainAt(at) => at,
             };
@@ -189,13 +189,9 @@ impl Connection {
         let result = tokio::select! {
             biased;
             result = connection.as_mut() => result,
-            _ = self.stop.stopped() => {
+            // The server stops, or this connection, idle at the cap, is asked to give way.
+            _ = self.stop.stopped_or(self.state.give_way()) => {
                 // Finishes the request in flight, if any, then closes; an idle one closes now.
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-            _ = self.state.asked_to_give_way() => {
-                // Idle, at the cap: the same, so a request that arrived meanwhile is answered.
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::LazyLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// A wall clock that gained this much on the monotonic clock between two readings means a
@@ -68,7 +68,8 @@ pub async fn restored() {
 }
 
 struct Timeline {
-    origin: Instant,
+    /// The monotonic clock at start (nanoseconds).
+    origin: i64,
     /// Wall minus monotonic time at the baseline (nanoseconds).
     offset: AtomicI64,
     /// What the monotonic clock missed, summed over restores (nanoseconds).
@@ -79,10 +80,10 @@ struct Timeline {
 
 impl Timeline {
     fn new() -> Self {
-        let origin = Instant::now();
+        let origin = nanos(libc::CLOCK_MONOTONIC);
         Timeline {
             origin,
-            offset: AtomicI64::new(wall_nanos()),
+            offset: AtomicI64::new(nanos(libc::CLOCK_REALTIME)),
             skipped: AtomicU64::new(0),
             epoch: AtomicU32::new(0),
             restored: Notify::new(),
@@ -90,8 +91,8 @@ impl Timeline {
     }
 
     fn now(&self) -> Moment {
-        let mono = self.origin.elapsed().as_nanos() as i64;
-        self.observe(mono, wall_nanos())
+        let mono = nanos(libc::CLOCK_MONOTONIC) - self.origin;
+        self.observe(mono, nanos(libc::CLOCK_REALTIME))
     }
 
     /// The reading at monotonic time `mono` (since `origin`) and wall time `wall`.
@@ -132,10 +133,16 @@ impl Timeline {
     }
 }
 
-fn wall_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
+/// `clock` in nanoseconds: `clock_gettime` as `Instant` and `SystemTime` read it, without
+/// their conversions (two clocks on every hit: the instructions count).
+fn nanos(clock: libc::clockid_t) -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given; both clocks always exist on Linux.
+    unsafe { libc::clock_gettime(clock, &mut now) };
+    now.tv_sec as i64 * 1_000_000_000 + now.tv_nsec as i64
 }
 
 #[cfg(test)]
@@ -147,7 +154,7 @@ mod tests {
     /// A timeline whose baseline is wall time `wall0` at monotonic time 0.
     fn timeline(wall0: i64) -> Timeline {
         Timeline {
-            origin: Instant::now(),
+            origin: 0,
             offset: AtomicI64::new(wall0),
             skipped: AtomicU64::new(0),
             epoch: AtomicU32::new(0),

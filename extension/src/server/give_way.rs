@@ -8,19 +8,18 @@
 //! having sent a request) its place in the order connections went idle. When the accept loop
 //! finds every slot taken, [`Tracked::pick`] chooses the connection idle longest, provided the
 //! loop has seen it idle for at least [`GIVE_WAY_AFTER`] (a client between two back-to-back
-//! requests is never cut off), and asks it to close; the connection then shuts down gracefully,
+//! requests is never cut off), and asks it to close through the stop signal every connection
+//! already waits on (`Stop::request`); the connection then shuts down gracefully,
 //! so a request that arrived meanwhile is still answered. New connections wait only while no
 //! slot qualifies.
 //!
 //! The request path pays one relaxed store per phase change and one atomic increment when a
 //! connection goes idle; clocks are read only by the accept loop, only at the cap.
 
+use super::stop::{Stop, StopRequest};
 use super::timeouts::Phase;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long the accept loop must have seen a connection idle before closing it for a new one.
@@ -36,16 +35,14 @@ pub struct ConnectionState {
     /// The phase in the low byte; for `Idle` and `Fresh`, the idle order above it.
     word: AtomicU64,
     /// Set by the accept loop: close at the next opportunity.
-    give_way: AtomicBool,
-    waker: Mutex<Option<Waker>>,
+    give_way: StopRequest,
 }
 
 impl Default for ConnectionState {
     fn default() -> Self {
         let state = ConnectionState {
             word: AtomicU64::new(0),
-            give_way: AtomicBool::new(false),
-            waker: Mutex::new(None),
+            give_way: StopRequest::default(),
         };
         state.enter(Phase::Fresh);
         state
@@ -74,48 +71,9 @@ impl ConnectionState {
         }
     }
 
-    fn ask_to_give_way(&self) {
-        self.give_way.store(true, Ordering::SeqCst);
-        if let Some(waker) = self.waker.lock().expect("give-way lock").take() {
-            waker.wake();
-        }
-    }
-
-    /// Completes once the accept loop asks this connection to close.
-    pub fn asked_to_give_way(&self) -> GiveWay<'_> {
-        GiveWay {
-            state: self,
-            registered: None,
-        }
-    }
-}
-
-/// Registers its task's waker on the first poll (and again only if it changes), so the usual
-/// poll is one atomic load, as with the stop signal.
-pub struct GiveWay<'a> {
-    state: &'a ConnectionState,
-    registered: Option<Waker>,
-}
-
-impl Future for GiveWay<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.state.give_way.load(Ordering::SeqCst) {
-            return Poll::Ready(());
-        }
-        if matches!(&self.registered, Some(w) if w.will_wake(cx.waker())) {
-            return Poll::Pending;
-        }
-        let waker = cx.waker().clone();
-        *self.state.waker.lock().expect("give-way lock") = Some(waker.clone());
-        // Checked again after registering: `ask_to_give_way` sets the flag before it takes the
-        // waker, so either it finds this waker or this sees the flag.
-        if self.state.give_way.load(Ordering::SeqCst) {
-            return Poll::Ready(());
-        }
-        self.registered = Some(waker);
-        Poll::Pending
+    /// The request the accept loop makes to close this connection (`Stop::request`).
+    pub fn give_way(&self) -> &StopRequest {
+        &self.give_way
     }
 }
 
@@ -168,13 +126,14 @@ impl Tracked {
         self.connections.retain(|c| Arc::strong_count(&c.state) > 1);
     }
 
-    /// At the cap: asks the connection idle longest, seen idle for `after` at least, to close.
-    pub fn pick(&mut self, now: Instant, after: Duration) -> AtCap {
+    /// At the cap: asks the connection idle longest, seen idle for `after` at least, to close
+    /// (through `stop`, which every connection waits on).
+    pub fn pick(&mut self, stop: &Stop, now: Instant, after: Duration) -> AtCap {
         self.reap();
         let mut oldest: Option<(u64, usize)> = None;
         let mut next_look = now + RECHECK;
         for (i, seen) in self.connections.iter_mut().enumerate() {
-            if seen.state.give_way.load(Ordering::Relaxed) {
+            if seen.state.give_way.is_requested() {
                 continue; // already closing
             }
             let Some(order) = seen.state.idle_order() else {
@@ -198,7 +157,7 @@ impl Tracked {
         }
         match oldest {
             Some((_, i)) => {
-                self.connections[i].state.ask_to_give_way();
+                stop.request(&self.connections[i].state.give_way);
                 AtCap::AskedOneToGiveWay
             }
             None => AtCap::LookAgainAt(next_look),
@@ -212,6 +171,7 @@ mod tests {
 
     #[test]
     fn the_longest_idle_gives_way_once_seen_idle_long_enough() {
+        let stop = Stop::default();
         let mut tracked = Tracked::new(4);
         let busy = tracked.add();
         busy.enter(Phase::Serving);
@@ -223,33 +183,33 @@ mod tests {
         let t0 = Instant::now();
         // Seen idle just now: nobody qualifies yet.
         assert!(matches!(
-            tracked.pick(t0, GIVE_WAY_AFTER),
+            tracked.pick(&stop, t0, GIVE_WAY_AFTER),
             AtCap::LookAgainAt(at) if at <= t0 + GIVE_WAY_AFTER
         ));
         // A second later the silent connection (idle first) goes, then the first idle one.
         let t1 = t0 + GIVE_WAY_AFTER;
-        assert_eq!(tracked.pick(t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
-        assert!(silent.give_way.load(Ordering::SeqCst));
-        assert_eq!(tracked.pick(t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
-        assert!(first_idle.give_way.load(Ordering::SeqCst));
+        assert_eq!(tracked.pick(&stop, t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(silent.give_way.is_requested());
+        assert_eq!(tracked.pick(&stop, t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(first_idle.give_way.is_requested());
         // The second idle one made a request meanwhile and is idle again: its clock restarts.
         second_idle.enter(Phase::Headers);
         second_idle.enter(Phase::Serving);
         second_idle.enter(Phase::Idle);
         assert!(matches!(
-            tracked.pick(t1, GIVE_WAY_AFTER),
+            tracked.pick(&stop, t1, GIVE_WAY_AFTER),
             AtCap::LookAgainAt(_)
         ));
-        assert!(!second_idle.give_way.load(Ordering::SeqCst));
+        assert!(!second_idle.give_way.is_requested());
         // A connection busy with a request never gives way, however long.
         let t2 = t1 + Duration::from_secs(3600);
-        assert_eq!(tracked.pick(t2, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
-        assert!(second_idle.give_way.load(Ordering::SeqCst));
+        assert_eq!(tracked.pick(&stop, t2, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert!(second_idle.give_way.is_requested());
         assert!(matches!(
-            tracked.pick(t2, GIVE_WAY_AFTER),
+            tracked.pick(&stop, t2, GIVE_WAY_AFTER),
             AtCap::LookAgainAt(_)
         ));
-        assert!(!busy.give_way.load(Ordering::SeqCst));
+        assert!(!busy.give_way.is_requested());
     }
 
     #[test]
@@ -270,18 +230,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn asking_wakes_the_waiting_connection() {
-        let state = Arc::new(ConnectionState::default());
-        let waiting = tokio::spawn({
-            let state = state.clone();
-            async move { state.asked_to_give_way().await }
-        });
+    async fn asking_wakes_the_waiting_connection_and_no_other() {
+        let stop = Arc::new(Stop::default());
+        let states: Vec<_> = (0..2).map(|_| Arc::new(ConnectionState::default())).collect();
+        let waiting: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (stop, state) = (stop.clone(), state.clone());
+                tokio::spawn(async move { stop.stopped_or(state.give_way()).await })
+            })
+            .collect();
         tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        state.ask_to_give_way();
-        tokio::time::timeout(Duration::from_secs(5), waiting)
+        stop.request(states[1].give_way());
+        let mut waiting = waiting.into_iter();
+        let first = waiting.next().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiting.next().unwrap())
             .await
             .expect("woken")
+            .unwrap();
+        assert!(!first.is_finished(), "the other connection stopped too");
+        stop.stop();
+        tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("woken by the server's stop")
             .unwrap();
     }
 }

@@ -14,6 +14,21 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
 
+/// One connection's own stop request, besides the server's: the accept loop asks an idle
+/// connection to give way at the cap (`give_way`). Waking it goes through the same waiter list.
+#[derive(Default)]
+pub struct StopRequest {
+    requested: AtomicBool,
+    /// The connection's slot in `Stop::waiters`, plus one (0: not registered yet).
+    waiter: AtomicUsize,
+}
+
+impl StopRequest {
+    pub fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+}
+
 /// Set once, when the server stops; every connection waits for it.
 #[derive(Default)]
 pub struct Stop {
@@ -36,7 +51,30 @@ impl Stop {
     pub fn stopped(&self) -> Stopped<'_> {
         Stopped {
             stop: self,
+            own: None,
             slot: None,
+        }
+    }
+
+    /// `stopped`, or `own` requested (`request`), whichever comes first.
+    pub fn stopped_or<'a>(&'a self, own: &'a StopRequest) -> Stopped<'a> {
+        Stopped {
+            stop: self,
+            own: Some(own),
+            slot: None,
+        }
+    }
+
+    /// Asks the one connection waiting with `own` to stop, and wakes it.
+    pub fn request(&self, own: &StopRequest) {
+        own.requested.store(true, Ordering::SeqCst);
+        let waiters = self.waiters.lock().expect("stop lock");
+        // Registered under this lock before it was released: either the waiter sees the flag
+        // or its slot is here. A slot since reused by another connection is woken in vain.
+        if let Some(slot) = own.waiter.load(Ordering::SeqCst).checked_sub(1) {
+            if let Some(Some(waker)) = waiters.get(slot) {
+                waker.wake_by_ref();
+            }
         }
     }
 }
@@ -45,23 +83,30 @@ impl Stop {
 /// the usual poll is one atomic load.
 pub struct Stopped<'a> {
     stop: &'a Stop,
+    own: Option<&'a StopRequest>,
     slot: Option<(usize, Waker)>,
+}
+
+impl Stopped<'_> {
+    fn done(&self) -> bool {
+        self.stop.stopped.load(Ordering::SeqCst) || self.own.is_some_and(StopRequest::is_requested)
+    }
 }
 
 impl Future for Stopped<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.stop.stopped.load(Ordering::SeqCst) {
+        if self.done() {
             return Poll::Ready(());
         }
         if matches!(&self.slot, Some((_, waker)) if waker.will_wake(cx.waker())) {
             return Poll::Pending;
         }
         let mut waiters = self.stop.waiters.lock().expect("stop lock");
-        // Checked again under the lock: `stop` sets the flag before it takes the waiters, so
-        // either it sees this waker or this sees the flag.
-        if self.stop.stopped.load(Ordering::SeqCst) {
+        // Checked again under the lock: `stop` and `request` set their flag before they take
+        // the waiters, so either they see this waker or this sees the flag.
+        if self.done() {
             return Poll::Ready(());
         }
         let waker = cx.waker().clone();
@@ -76,6 +121,9 @@ impl Future for Stopped<'_> {
             },
         };
         waiters[slot] = Some(waker.clone());
+        if let Some(own) = self.own {
+            own.waiter.store(slot + 1, Ordering::SeqCst);
+        }
         drop(waiters);
         self.slot = Some((slot, waker));
         Poll::Pending

@@ -27,6 +27,7 @@ mod e2e {
     mod invalidate;
     mod lifecycle;
     mod logs;
+    mod metrics;
     mod parameters;
     mod prefetch;
     mod readable_errors;

@@ -186,12 +186,11 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let mut env: HashMap<String, String> = [("SIDECACHE_TOKEN", "t")]
+        let env: HashMap<String, String> = [("SIDECACHE_TOKEN", "t")]
             .iter()
             .chain(vars)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        env.retain(|_, v| !v.is_empty());
         Config::from_env(&env).unwrap()
     }
 

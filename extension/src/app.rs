@@ -17,7 +17,7 @@ use crate::model::{
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
 use crate::restore::FirstRequest;
-use crate::stats::{CacheReport, S3Report, Stats, StatsReport};
+use crate::stats::{Bounds, CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
 use axum::http::HeaderValue;
 use bytes::Bytes;
@@ -53,8 +53,7 @@ pub struct App {
     ssm_ttl: Duration,
     secrets_ttl: Duration,
     s3_ttl: Duration,
-    cache_max_bytes: u64,
-    s3_max_bytes: u64,
+    bounds: Bounds,
     started_at: Instant,
     /// Fires the prefetch that waits for the first request (SnapStart).
     pub first_request: FirstRequest,
@@ -71,11 +70,7 @@ impl App {
         token: TokenSource,
         stats: Arc<Stats>,
     ) -> Self {
-        let max_entries = if config.caching() {
-            config.cache_size
-        } else {
-            0
-        };
+        let bounds = Bounds::of(config);
         let lifetimes = Lifetimes {
             stale_if_error: config.stale_if_error,
             negative_ttl: config.negative_ttl,
@@ -83,8 +78,8 @@ impl App {
         App {
             token,
             cache: Arc::new(ValueCache::new(
-                Some(max_entries),
-                config.cache_max_bytes,
+                Some(bounds.cache_entries),
+                bounds.cache_bytes,
                 lifetimes,
                 renewal(config),
                 stats.clone(),
@@ -92,16 +87,13 @@ impl App {
             // S3 objects are bounded by their bytes on disk alone.
             objects: Arc::new(ValueCache::new(
                 None,
-                config.s3_max_bytes,
+                bounds.s3_bytes,
                 lifetimes,
                 renewal(config),
                 stats.clone(),
             )),
             // An object larger than the whole budget could never stay cached.
-            files: ObjectFiles::new(
-                config.s3_dir.clone(),
-                config.s3_max_object_bytes.min(config.s3_max_bytes),
-            ),
+            files: ObjectFiles::new(config.s3_dir.clone(), bounds.s3_object_bytes),
             upstream,
             metrics: Arc::new(Metrics::new(
                 config.metrics == MetricsMode::Emf,
@@ -114,8 +106,7 @@ impl App {
             ssm_ttl: config.ssm_ttl,
             secrets_ttl: config.secrets_ttl,
             s3_ttl: config.s3_ttl,
-            cache_max_bytes: config.cache_max_bytes,
-            s3_max_bytes: config.s3_max_bytes,
+            bounds,
             started_at: Instant::now(),
             first_request: if config.prefetch_at_init || config.prefetch.is_empty() {
                 FirstRequest::default()
@@ -330,9 +321,9 @@ impl App {
             cache: CacheReport {
                 enabled: self.cache.enabled(),
                 entries: self.cache.entry_count(),
-                capacity: self.cache.capacity(),
+                max_entries: self.bounds.cache_entries,
                 bytes: self.cache.bytes(),
-                max_bytes: self.cache_max_bytes,
+                max_bytes: self.bounds.cache_bytes,
                 hits: s.hits.get(),
                 misses: s.misses.get(),
                 hit_ratio: s.hit_ratio(),
@@ -345,7 +336,8 @@ impl App {
             s3: S3Report {
                 files: self.objects.entry_count(),
                 bytes: self.objects.bytes(),
-                max_bytes: self.s3_max_bytes,
+                max_bytes: self.bounds.s3_bytes,
+                max_object_bytes: self.bounds.s3_object_bytes,
                 evictions: self.objects.evictions(),
             },
         }

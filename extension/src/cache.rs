@@ -407,13 +407,6 @@ impl ValueCache {
         self.evictions.get()
     }
 
-    pub fn capacity(&self) -> u64 {
-        self.entries
-            .as_ref()
-            .and_then(Store::max_capacity)
-            .unwrap_or(0)
-    }
-
     pub fn enabled(&self) -> bool {
         self.entries.is_some()
     }

@@ -1,6 +1,7 @@
 //! Counters behind `GET /stats`. Plain relaxed atomics: they are statistics, not
 //! synchronisation, and the hit path must not contend on a lock to update them.
 
+use crate::config::Config;
 use crate::model::Service;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -69,12 +70,42 @@ pub struct StatsReport {
     pub s3: S3Report,
 }
 
+/// The configured bounds, in the units of the variables that set them: what an operator set
+/// and can compare `entries`/`bytes` with (moka's internal weight capacity is not one of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// `PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE` entries; 0 when caching is off.
+    pub cache_entries: u64,
+    /// `SIDECACHE_CACHE_MAX_BYTES`.
+    pub cache_bytes: u64,
+    /// `SIDECACHE_S3_MAX_BYTES`.
+    pub s3_bytes: u64,
+    /// `SIDECACHE_S3_MAX_OBJECT_BYTES` as enforced: never above the directory's budget, since a
+    /// larger object could never stay cached.
+    pub s3_object_bytes: u64,
+}
+
+impl Bounds {
+    pub fn of(config: &Config) -> Self {
+        Bounds {
+            cache_entries: if config.caching() {
+                config.cache_size
+            } else {
+                0
+            },
+            cache_bytes: config.cache_max_bytes,
+            s3_bytes: config.s3_max_bytes,
+            s3_object_bytes: config.s3_max_object_bytes.min(config.s3_max_bytes),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CacheReport {
     pub enabled: bool,
     pub entries: u64,
-    pub capacity: u64,
+    pub max_entries: u64,
     pub bytes: u64,
     pub max_bytes: u64,
     pub hits: u64,
@@ -114,6 +145,7 @@ impl From<&UpstreamCounters> for CallsReport {
 pub struct ClientsReport {
     pub policy: &'static str,
     pub size: u64,
+    /// `SIDECACHE_CLIENT_CACHE_SIZE`: clients kept at most.
     pub capacity: u64,
     pub hits: u64,
     pub misses: u64,
@@ -126,6 +158,7 @@ pub struct S3Report {
     pub files: u64,
     pub bytes: u64,
     pub max_bytes: u64,
+    pub max_object_bytes: u64,
     pub evictions: u64,
 }
 
@@ -144,5 +177,54 @@ impl Stats {
             0 => 0.0,
             total => hits as f64 / total as f64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let env: HashMap<String, String> = [("SIDECACHE_TOKEN", "t")]
+            .iter()
+            .chain(vars)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&env).unwrap()
+    }
+
+    #[test]
+    fn bounds_are_the_configured_values_in_their_units() {
+        let set = Bounds::of(&config(&[
+            ("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "7"),
+            ("SIDECACHE_CACHE_MAX_BYTES", "2MiB"),
+            ("SIDECACHE_S3_MAX_BYTES", "3MiB"),
+            ("SIDECACHE_S3_MAX_OBJECT_BYTES", "1MiB"),
+        ]));
+        let expected = Bounds {
+            cache_entries: 7,
+            cache_bytes: 2 << 20,
+            s3_bytes: 3 << 20,
+            s3_object_bytes: 1 << 20,
+        };
+        assert_eq!(set, expected);
+    }
+
+    #[test]
+    fn bounds_say_what_is_enforced() {
+        let off = Bounds::of(&config(&[(
+            "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
+            "false",
+        )]));
+        assert_eq!(off.cache_entries, 0, "caching off holds nothing");
+        let capped = Bounds::of(&config(&[
+            ("SIDECACHE_S3_MAX_BYTES", "2KiB"),
+            ("SIDECACHE_S3_MAX_OBJECT_BYTES", "1MiB"),
+        ]));
+        assert_eq!(
+            capped.s3_object_bytes, 2048,
+            "capped at the directory budget"
+        );
     }
 }

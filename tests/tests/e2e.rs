@@ -31,6 +31,7 @@ mod e2e {
     mod lifecycle;
     mod logs;
     mod managed_instances;
+    mod metrics;
     mod parameters;
     mod prefetch;
     mod readable_errors;

@@ -115,10 +115,6 @@ impl Store {
         self.moka.entry_count()
     }
 
-    pub fn max_capacity(&self) -> Option<u64> {
-        self.moka.policy().max_capacity()
-    }
-
     /// Reads moka has not seen, in the order they last happened: moka's `get` records each.
     fn replay_reads(&self) {
         let keys = std::mem::take(&mut *self.index.read_since.lock().expect("index lock"));

@@ -315,21 +315,15 @@ impl Config {
             0,
             MAX_TTL_JITTER_PERCENT,
         );
-        let in_lambda = runtime_api(env).is_some();
-        let metrics = r.parse(
-            ENV_METRICS,
-            if in_lambda {
-                MetricsMode::Emf
-            } else {
-                MetricsMode::Off
-            },
-            "emf or off",
-            |v| match v.to_ascii_lowercase().as_str() {
+        // Off everywhere, Lambda included: CloudWatch bills each custom metric per dimension
+        // set (six metrics per function), a cost an operator must choose, not inherit.
+        let metrics = r.parse(ENV_METRICS, MetricsMode::Off, "emf or off", |v| {
+            match v.to_ascii_lowercase().as_str() {
                 "emf" => Some(MetricsMode::Emf),
                 "off" | "none" => Some(MetricsMode::Off),
                 _ => None,
-            },
-        );
+            }
+        });
         let metrics_namespace = r.parse(
             ENV_METRICS_NAMESPACE,
             DEFAULT_METRICS_NAMESPACE.to_owned(),
@@ -342,6 +336,7 @@ impl Config {
             },
         );
         // Inside Lambda nothing outside the execution environment should reach the cache.
+        let in_lambda = runtime_api(env).is_some();
         if in_lambda && listen.iter().any(|ip| !ip.is_loopback()) {
             r.errors.push(InvalidVar {
                 name: ENV_LISTEN,

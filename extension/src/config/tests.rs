@@ -304,7 +304,8 @@ fn fleet_settings_default_and_validate() {
         ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
     ]))
     .unwrap();
-    assert_eq!(lambda.metrics, MetricsMode::Emf);
+    // Opt-in inside Lambda too: custom metrics are billed per function.
+    assert_eq!(lambda.metrics, MetricsMode::Off);
     assert_eq!(lambda.function_name.as_deref(), Some("orders"));
     let set = Config::from_env(&env(&[
         ("SIDECACHE_TOKEN", "t"),

@@ -52,7 +52,16 @@ async fn stats_have_the_documented_shape_and_counts() {
     sc.get(&param(&name, "")).await.ok_json();
 
     let stats = sc.stats().await;
-    for field in ["entries", "bytes", "hits", "misses", "stale", "evictions"] {
+    for field in [
+        "entries",
+        "maxEntries",
+        "bytes",
+        "maxBytes",
+        "hits",
+        "misses",
+        "stale",
+        "evictions",
+    ] {
         num(&stats, &format!("/cache/{field}"));
     }
     for service in ["ssm", "secretsmanager", "s3"] {
@@ -63,8 +72,9 @@ async fn stats_have_the_documented_shape_and_counts() {
         num(&stats, &format!("/clients/{field}"));
     }
     assert!(stats["clients"]["policy"].is_string(), "{stats}");
-    num(&stats, "/s3/files");
-    num(&stats, "/s3/bytes");
+    for field in ["files", "bytes", "maxBytes", "maxObjectBytes"] {
+        num(&stats, &format!("/s3/{field}"));
+    }
 
     assert_eq!(num(&stats, "/cache/hits"), 1, "{stats}");
     assert_eq!(num(&stats, "/cache/misses"), 1, "{stats}");
@@ -77,6 +87,32 @@ async fn stats_have_the_documented_shape_and_counts() {
     let calls = num(&stats, "/upstream/ssm/calls") as usize;
     assert_eq!(calls, proxy.count("GetParameter"), "{stats}");
     assert_eq!(num(&stats, "/upstream/ssm/errors"), 0, "{stats}");
+}
+
+#[tokio::test]
+async fn stats_report_the_configured_bounds_in_their_units() {
+    let (_proxy, sc) = started_with(|b| {
+        b.env("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "7")
+            .env("SIDECACHE_CACHE_MAX_BYTES", "2MiB")
+            .env("SIDECACHE_CLIENT_CACHE_SIZE", "5")
+            .env("SIDECACHE_S3_MAX_BYTES", "3MiB")
+            .env("SIDECACHE_S3_MAX_OBJECT_BYTES", "1MiB")
+    })
+    .await;
+    let stats = sc.stats().await;
+    // Entries and bytes as set, not the internal weight that enforces both at once.
+    assert_eq!(num(&stats, "/cache/maxEntries"), 7, "{stats}");
+    assert_eq!(num(&stats, "/cache/maxBytes"), 2 << 20, "{stats}");
+    assert!(stats["cache"].get("capacity").is_none(), "{stats}");
+    assert_eq!(num(&stats, "/clients/capacity"), 5, "{stats}");
+    assert_eq!(num(&stats, "/s3/maxBytes"), 3 << 20, "{stats}");
+    assert_eq!(num(&stats, "/s3/maxObjectBytes"), 1 << 20, "{stats}");
+
+    let (_proxy, off) =
+        started_with(|b| b.env("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0")).await;
+    let stats = off.stats().await;
+    assert_eq!(stats["cache"]["enabled"], false, "{stats}");
+    assert_eq!(num(&stats, "/cache/maxEntries"), 0, "{stats}");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Upstream economy for fleets: refresh-ahead (a hit on an ageing value refreshes it in the
-//! background), TTL jitter and refresh-ahead settings, throttle counts, EMF metrics.
+//! background), TTL jitter and refresh-ahead settings, throttle counts. EMF metrics: metrics.rs.
 
 use std::time::Duration;
 
@@ -152,87 +152,6 @@ async fn throttles_are_retried_then_counted_per_service() {
     assert_eq!(num(&stats, "/upstream/ssm/errors"), 2, "{stats}");
 }
 
-/// The EMF lines among everything the process wrote.
-fn emf_lines(logs: &str) -> Vec<serde_json::Value> {
-    logs.lines()
-        .filter(|l| l.contains("\"_aws\""))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-#[tokio::test]
-async fn emf_metrics_are_written_at_shutdown_with_the_counts() {
-    let name = format!("/{}/p", unique("emf"));
-    let value = unique("emf-plaintext");
-    moto::put_parameter(&name, &value, ParameterType::String).await;
-    let missing = format!("/{}/missing", unique("emf"));
-    let (proxy, mut sc) = started_with(|b| {
-        b.env("SIDECACHE_METRICS", "emf")
-            .env("SIDECACHE_METRICS_NAMESPACE", "e2e-ns")
-    })
-    .await;
-    for _ in 0..3 {
-        assert_eq!(value_of(&sc.get(&param(&name, "")).await), value);
-    }
-    assert_eq!(sc.get(&param(&missing, "")).await.status, 404);
-    proxy.set_fault(Fault::Throttle);
-    assert_eq!(
-        sc.get(&param(&name, "&maxAge=0")).await.status,
-        200,
-        "stale"
-    );
-    assert!(emf_lines(&sc.logs()).is_empty(), "nothing before a minute");
-
-    let (status, logs) = sc.stop().await;
-    assert!(status.is_some_and(|s| s.success()), "{logs}");
-    let lines = emf_lines(&logs);
-    assert_eq!(lines.len(), 1, "{logs}");
-    let line = &lines[0];
-    let directive = &line["_aws"]["CloudWatchMetrics"][0];
-    assert_eq!(directive["Namespace"], "e2e-ns");
-    let names: Vec<&str> = directive["Metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["Name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "Hits",
-            "Misses",
-            "Stale",
-            "UpstreamCalls",
-            "UpstreamErrors",
-            "Throttles"
-        ]
-    );
-    assert!(line["_aws"]["Timestamp"].as_u64().is_some(), "{line}");
-    // 2 hits; misses: the first read, the missing one, the forced refresh (served stale).
-    for (metric, count) in [
-        ("Hits", 2),
-        ("Misses", 3),
-        ("Stale", 1),
-        ("UpstreamCalls", 3),
-        ("UpstreamErrors", 2),
-        ("Throttles", 1),
-    ] {
-        assert_eq!(line[metric], count, "{metric} in {line}");
-    }
-    sidecache_tests::check::assert_absent(&line.to_string(), &value, "EMF line");
-    sidecache_tests::check::assert_absent(&line.to_string(), &name, "EMF line");
-}
-
-#[tokio::test]
-async fn metrics_are_off_outside_lambda_by_default() {
-    let name = format!("/{}/p", unique("emf-off"));
-    moto::put_parameter(&name, "v", ParameterType::String).await;
-    let (_proxy, mut sc) = started_with(|b| b).await;
-    sc.get(&param(&name, "")).await;
-    let (_, logs) = sc.stop().await;
-    assert!(emf_lines(&logs).is_empty(), "{logs}");
-}
-
 #[tokio::test]
 async fn batch_reads_refresh_their_ageing_values_together() {
     let root = format!("/{}", unique("ahead-many"));
@@ -302,38 +221,4 @@ async fn batch_reads_refresh_their_ageing_values_together() {
         0
     );
     assert_eq!(num(&sc.stats().await, "/cache/refreshAhead"), 5);
-}
-
-#[tokio::test]
-async fn inside_lambda_emf_is_on_by_default_and_flushed_at_shutdown() {
-    let name = format!("/{}/p", unique("emf-lambda"));
-    moto::put_parameter(&name, "v", ParameterType::String).await;
-    let proxy = FaultProxy::start().await;
-    let builder = Sidecar::builder(&proxy).env("AWS_LAMBDA_FUNCTION_NAME", "orders");
-    let fake = sidecache_tests::FakeLambda::start(builder.port()).await;
-    let mut sc = builder.lambda(&fake).spawn().await;
-    sc.get(&param(&name, "")).await;
-    sc.get(&param(&name, "")).await;
-    let deadline = fake.shutdown();
-    let status = sc.wait_exit(deadline).await;
-    assert!(status.is_some_and(|s| s.success()), "{}", sc.logs());
-    // Exited: `stop` only drains the output pipes.
-    let (_, logs) = sc.stop().await;
-    let lines = emf_lines(&logs);
-    assert_eq!(lines.len(), 1, "{logs}");
-    let line = &lines[0];
-    assert_eq!(
-        line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-        "sidecache"
-    );
-    assert_eq!(
-        line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        serde_json::json!([["FunctionName"]])
-    );
-    assert_eq!(line["FunctionName"], "orders");
-    assert_eq!(
-        (line["Hits"].as_u64(), line["Misses"].as_u64()),
-        (Some(1), Some(1))
-    );
-    assert_eq!(line["UpstreamCalls"], proxy.count("GetParameter"));
 }

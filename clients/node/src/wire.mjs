@@ -147,7 +147,6 @@ class Connection {
     this.socket = socket;
     this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
     this.error = null;
-    socket.setNoDelay(true);
     // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
     socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
     socket.on("error", (error) => {
@@ -196,7 +195,9 @@ class ConnectionPool {
 
   /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
   connect() {
-    return net.connect(this.port, this.host);
+    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
+    // 'connect' listener, a cost at the first request of a cold start.
+    return net.connect({ port: this.port, host: this.host, noDelay: true });
   }
 
   forget(connection) {

@@ -19,7 +19,7 @@
 // --package DIR measures the package at DIR (e.g. an unzipped layer's
 // nodejs/node_modules/sidecache) instead of this checkout's. --baseline DIR adds the way
 // `baseline`: another version's package (e.g. `git archive <commit> clients/node`), imported as
-// `sidecache` is. Prints one JSON object.
+// `sidecache` is, and `baseline-cjs`: the same required as `sidecache-cjs` is. Prints one JSON object.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,8 +46,8 @@ function parseArgs(argv) {
     else usage(`unknown option ${flag}`);
   }
   if (!options.port || !options.token || !options.name) usage("--port, --token and --name are required");
-  if (options.baseline) options.ways = [...options.ways, "baseline"];
-  for (const way of options.ways) if (!ALL_WAYS.includes(way) && way !== "baseline") usage(`unknown way ${way}`);
+  if (options.baseline) options.ways = [...options.ways, "baseline", "baseline-cjs"];
+  for (const way of options.ways) if (!ALL_WAYS.includes(way) && !way.startsWith("baseline")) usage(`unknown way ${way}`);
   if (!(options.samples >= 1)) usage("--samples must be at least 1");
   return options;
 }
@@ -114,10 +114,11 @@ Object.assign(env, {
 const samples = Object.fromEntries(options.ways.map((way) => [way, []]));
 for (let round_ = 0; round_ < options.samples; round_++) {
   for (const way of options.ways) {
-    // The baseline is an ES module import of the other package, as the way `sidecache` is.
-    const folder = way === "baseline" ? folders.baseline : folders.current;
+    // The baseline ways import (require) the other package as the way `sidecache` (`sidecache-cjs`) does.
+    const folder = way.startsWith("baseline") ? folders.baseline : folders.current;
     const script = join(folder, way.endsWith("-cjs") || way.endsWith("-cjs-path") ? "child.cjs" : "child.mjs");
-    const child = spawnSync(process.execPath, [script, way === "baseline" ? "sidecache" : way], { env, cwd: folder, encoding: "utf8" });
+    const childWay = way === "baseline" ? "sidecache" : way === "baseline-cjs" ? "sidecache-cjs" : way;
+    const child = spawnSync(process.execPath, [script, childWay], { env, cwd: folder, encoding: "utf8" });
     const line = child.stdout.trim().split("\n").pop();
     let sample;
     try {
@@ -158,6 +159,7 @@ console.log(JSON.stringify({
     "sidecache/raw": ratio("sidecache", "raw"),
     "sidecache/floor": ratio("sidecache", "floor"),
     "baseline/raw": ratio("baseline", "raw"),
+    "baseline-cjs/raw-cjs": ratio("baseline-cjs", "raw-cjs"),
     "sidecache-path/raw": ratio("sidecache-path", "raw"),
     "floor-cjs/raw-cjs": ratio("floor-cjs", "raw-cjs"),
     "floor-main-cjs/raw-cjs": ratio("floor-main-cjs", "raw-cjs"),

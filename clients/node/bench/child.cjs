@@ -15,6 +15,9 @@ async function main() {
 
   const ways = {
     "raw-cjs": async () => JSON.parse(await rawRead(require("node:net"), port, token, target)).Parameter.Value,
+    // the same read from a package of its own by name: with "exports", and with only "main"
+    "floor-cjs": async () => JSON.parse(await require("sidecache-floor").rawRead(require("node:net"), port, token, target)).Parameter.Value,
+    "floor-main-cjs": async () => JSON.parse(await require("sidecache-floor-main").rawRead(require("node:net"), port, token, target)).Parameter.Value,
     "sidecache-cjs": async () => {
       const { Client } = require("sidecache");
       return new Client().parameter(name);

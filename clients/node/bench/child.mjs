@@ -14,6 +14,11 @@ const target = `/systemsmanager/parameters/get?name=${encodeURIComponent(name)}&
 const ways = {
   // connect, one request, Content-Length bytes
   raw: async () => JSON.parse(await rawRead(await import("node:net"), port, token, target)).Parameter.Value,
+  // the same read from a package of its own, imported by name through its "exports" (cold.mjs)
+  floor: async () => {
+    const { rawRead: read } = await import("sidecache-floor");
+    return JSON.parse(await read(await import("node:net"), port, token, target)).Parameter.Value;
+  },
   // as a new user calls it: port and token from the environment
   sidecache: async () => {
     const { Client } = await import("sidecache");

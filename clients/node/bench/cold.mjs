@@ -12,12 +12,16 @@
 // "sidecache"`), http (node:http, the AWS docs' snippet), fetch, and in a CommonJS process
 // raw-cjs and sidecache-cjs (`require("sidecache")`); sidecache-path and sidecache-cjs-path load
 // the same files by path, which shows apart what resolving the package's name costs Node.
+// floor and floor-cjs are the raw read itself inside a package of its own that has the same
+// kind of "exports" map (an `import` and a `require` file): what any dual package costs by
+// name, before its own code; floor-main-cjs the same package with only "main" (no "exports"),
+// which only CommonJS can use without crossing loaders.
 // --package DIR measures the package at DIR (e.g. an unzipped layer's
 // nodejs/node_modules/sidecache) instead of this checkout's. --baseline DIR adds the way
 // `baseline`: another version's package (e.g. `git archive <commit> clients/node`), imported as
-// `sidecache` is. Prints one JSON object.
+// `sidecache` is, and `baseline-cjs`: the same required as `sidecache-cjs` is. Prints one JSON object.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -25,7 +29,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { rawRead } from "./raw-read.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL_WAYS = ["raw", "sidecache", "sidecache-path", "http", "fetch", "raw-cjs", "sidecache-cjs", "sidecache-cjs-path"];
+const ALL_WAYS = ["raw", "floor", "sidecache", "sidecache-path", "http", "fetch", "raw-cjs", "floor-cjs", "floor-main-cjs", "sidecache-cjs", "sidecache-cjs-path"];
 
 function parseArgs(argv) {
   const options = { samples: 9, ways: ALL_WAYS };
@@ -42,8 +46,8 @@ function parseArgs(argv) {
     else usage(`unknown option ${flag}`);
   }
   if (!options.port || !options.token || !options.name) usage("--port, --token and --name are required");
-  if (options.baseline) options.ways = [...options.ways, "baseline"];
-  for (const way of options.ways) if (!ALL_WAYS.includes(way) && way !== "baseline") usage(`unknown way ${way}`);
+  if (options.baseline) options.ways = [...options.ways, "baseline", "baseline-cjs"];
+  for (const way of options.ways) if (!ALL_WAYS.includes(way) && !way.startsWith("baseline")) usage(`unknown way ${way}`);
   if (!(options.samples >= 1)) usage("--samples must be at least 1");
   return options;
 }
@@ -81,6 +85,19 @@ function functionFolder(label, dir) {
   return folder;
 }
 const folders = { current: functionFolder("current", packageDir) };
+// The floor packages: raw-read.mjs as the `import` face, the same function as CommonJS; linked
+// into node_modules as the package measured is, so that both pay the same for the link.
+function floorPackage(name, manifest) {
+  const dir = join(scratch, name);
+  mkdirSync(dir);
+  symlinkSync(dir, join(folders.current, "node_modules", name), "dir");
+  const source = readFileSync(join(here, "raw-read.mjs"), "utf8");
+  writeFileSync(join(dir, "floor.mjs"), source);
+  writeFileSync(join(dir, "floor.cjs"), `"use strict";\n${source.replace("export function rawRead", "function rawRead")}\nmodule.exports = { rawRead };\n`);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name, version: "0.0.0", ...manifest }));
+}
+floorPackage("sidecache-floor", { type: "module", exports: { import: "./floor.mjs", require: "./floor.cjs" } });
+floorPackage("sidecache-floor-main", { main: "./floor.cjs" });
 if (options.baseline) folders.baseline = functionFolder("baseline", options.baseline);
 
 // What a function's environment holds; nothing of the caller's own sidecache settings.
@@ -97,10 +114,11 @@ Object.assign(env, {
 const samples = Object.fromEntries(options.ways.map((way) => [way, []]));
 for (let round_ = 0; round_ < options.samples; round_++) {
   for (const way of options.ways) {
-    // The baseline is an ES module import of the other package, as the way `sidecache` is.
-    const folder = way === "baseline" ? folders.baseline : folders.current;
+    // The baseline ways import (require) the other package as the way `sidecache` (`sidecache-cjs`) does.
+    const folder = way.startsWith("baseline") ? folders.baseline : folders.current;
     const script = join(folder, way.endsWith("-cjs") || way.endsWith("-cjs-path") ? "child.cjs" : "child.mjs");
-    const child = spawnSync(process.execPath, [script, way === "baseline" ? "sidecache" : way], { env, cwd: folder, encoding: "utf8" });
+    const childWay = way === "baseline" ? "sidecache" : way === "baseline-cjs" ? "sidecache-cjs" : way;
+    const child = spawnSync(process.execPath, [script, childWay], { env, cwd: folder, encoding: "utf8" });
     const line = child.stdout.trim().split("\n").pop();
     let sample;
     try {
@@ -137,10 +155,16 @@ console.log(JSON.stringify({
   package: packageDir,
   ways,
   ratios: {
+    "floor/raw": ratio("floor", "raw"),
     "sidecache/raw": ratio("sidecache", "raw"),
+    "sidecache/floor": ratio("sidecache", "floor"),
     "baseline/raw": ratio("baseline", "raw"),
+    "baseline-cjs/raw-cjs": ratio("baseline-cjs", "raw-cjs"),
     "sidecache-path/raw": ratio("sidecache-path", "raw"),
+    "floor-cjs/raw-cjs": ratio("floor-cjs", "raw-cjs"),
+    "floor-main-cjs/raw-cjs": ratio("floor-main-cjs", "raw-cjs"),
     "sidecache-cjs/raw-cjs": ratio("sidecache-cjs", "raw-cjs"),
+    "sidecache-cjs/floor-cjs": ratio("sidecache-cjs", "floor-cjs"),
     "sidecache-cjs-path/raw-cjs": ratio("sidecache-cjs-path", "raw-cjs"),
     "http/raw": ratio("http", "raw"),
     "fetch/raw": ratio("fetch", "raw"),

@@ -24,6 +24,21 @@ const HEAD_END = "\r\n\r\n";
 const MAX_HEAD_BYTES = 64 * 1024;
 
 const connectionError = (code, message) => Object.assign(new Error(message), { code });
+
+/**
+ * Calls `onTimeout` after `ms` unless the returned function is called first; no deadline
+ * unless `ms` is a positive finite number. Not a timer (setTimeout, socket.setTimeout): the
+ * first timer of a process costs ~0.3 ms of CPU, as much as the rest of a request, because
+ * Node compiles its timer machinery on first use. Atomics.waitAsync on a cell of our own
+ * resolves "timed-out" after `ms` from a task of V8's own, and Atomics.notify settles it early.
+ * Like an unref'd timer it never holds the process open; the socket in use does that.
+ */
+function deadline(ms, onTimeout) {
+  if (!(ms > 0 && ms < Infinity)) return () => {};
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.waitAsync(cell, 0, 0, ms).value.then((result) => result === "timed-out" && onTimeout());
+  return () => Atomics.notify(cell, 0);
+}
 const protocolError = (what) => connectionError("EPROTO", `sidecache's answer is not HTTP/1.1 as expected: ${what}`);
 
 /** One answer from a connection's bytes: `push` each chunk; the whole answer, or null. */
@@ -145,7 +160,6 @@ class Connection {
     this.socket = socket;
     this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
     this.error = null;
-    socket.setNoDelay(true);
     // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
     socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
     socket.on("error", (error) => {
@@ -155,7 +169,6 @@ class Connection {
       pool.forget(this);
       this.exchange?.closed(this.error);
     });
-    socket.on("timeout", () => this.exchange?.timedOut());
   }
 }
 
@@ -195,7 +208,9 @@ class ConnectionPool {
 
   /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
   connect() {
-    return net.connect(this.port, this.host);
+    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
+    // 'connect' listener, a cost at the first request of a cold start.
+    return net.connect({ port: this.port, host: this.host, noDelay: true });
   }
 
   forget(connection) {
@@ -222,16 +237,18 @@ class ConnectionPool {
     return new Promise((resolve, reject) => {
       const reader = new ResponseReader();
       let answered = false; // a byte of the answer came back
+      let settle; // ends the deadline (below)
       const fail = (error, beforeAnswer) => {
+        settle();
         connection.exchange = null;
         error.beforeAnswer = beforeAnswer && !answered;
         socket.destroy();
         reject(error);
       };
       const done = (response) => {
+        settle();
         connection.exchange = null;
         if (response.keepAlive && !socket.destroyed) {
-          socket.setTimeout(0);
           socket.unref(); // an idle connection never holds the process open
           this.idle.push(connection);
           this.waiting.shift()?.();
@@ -240,7 +257,7 @@ class ConnectionPool {
         }
         resolve(response);
       };
-      connection.exchange = {
+      const exchange = {
         data: (chunk) => {
           answered = true;
           let response;
@@ -258,8 +275,9 @@ class ConnectionPool {
         },
         timedOut: () => fail(connectionError("ETIMEDOUT", `no answer in ${this.timeoutMs} ms`), false),
       };
+      connection.exchange = exchange;
       socket.ref();
-      socket.setTimeout(this.timeoutMs);
+      settle = deadline(this.timeoutMs, () => connection.exchange === exchange && exchange.timedOut());
       socket.write(request);
     });
   }
@@ -271,271 +289,273 @@ class ConnectionPool {
 // The registry both faces share (see above); bump the suffix if the shape ever changes.
 const SHARED = Symbol.for("sidecache.node-client.v1");
 
-// Everything the package defines; run once per process (see the registry at the end).
-function definePackage() {
-  const DEFAULT_PORT = 2773;
-  const TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token";
-  // How long a refused connection is retried: an extension that starts with the function may
-  // still be binding its port when INIT code makes the first call.
-  const DEFAULT_STARTUP_WAIT_MS = 5000;
-  const FIRST_BACKOFF_MS = 20;
-  const MAX_BACKOFF_MS = 250;
-  // One kept-alive connection serves a handler's sequential calls; a few more for Promise.all.
-  const MAX_CONNECTIONS = 4;
-  // A header value or request target holding a line break or NUL would end its line early and
-  // smuggle in more. (Not a regular expression: compiling one costs more than this at a cold start.)
-  const breaksLine = (text) => text.includes("\n") || text.includes("\r") || text.includes("\0");
+// Everything the package defines. Top-level, not in a function called once: V8 would parse
+// such a function's body twice (once lazily, once when called), a cost at every cold start.
+const DEFAULT_PORT = 2773;
+const TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token";
+// How long a refused connection is retried: an extension that starts with the function may
+// still be binding its port when INIT code makes the first call.
+const DEFAULT_STARTUP_WAIT_MS = 5000;
+const FIRST_BACKOFF_MS = 20;
+const MAX_BACKOFF_MS = 250;
+// One kept-alive connection serves a handler's sequential calls; a few more for Promise.all.
+const MAX_CONNECTIONS = 4;
+// A header value or request target holding a line break or NUL would end its line early and
+// smuggle in more. (Not a regular expression: compiling one costs more than this at a cold start.)
+const breaksLine = (text) => text.includes("\n") || text.includes("\r") || text.includes("\0");
 
-  // Typed errors for sidecache's JSON errors ({"__type", "message"} plus a status). The class is
-  // chosen by HTTP status, which sidecache keeps distinct per cause (docs/api.md, "Status codes");
-  // `errorType` keeps the exact __type (e.g. "ParameterNotFound").
-  class SidecacheError extends Error {
-    constructor(status, errorType, message, options) {
-      super(status ? `${errorType} (HTTP ${status}): ${message}` : `${errorType}: ${message}`, options);
-      this.name = new.target.name;
-      this.status = status;
-      this.errorType = errorType;
-      this.detail = message; // sidecache's own message: it never holds a value or the token
-    }
+// Typed errors for sidecache's JSON errors ({"__type", "message"} plus a status). The class is
+// chosen by HTTP status, which sidecache keeps distinct per cause (docs/api.md, "Status codes");
+// `errorType` keeps the exact __type (e.g. "ParameterNotFound").
+class SidecacheError extends Error {
+  constructor(status, errorType, message, options) {
+    super(status ? `${errorType} (HTTP ${status}): ${message}` : `${errorType}: ${message}`, options);
+    this.name = new.target.name;
+    this.status = status;
+    this.errorType = errorType;
+    this.detail = message; // sidecache's own message: it never holds a value or the token
   }
-  /** 400: a malformed name or query, or AWS refused the request as invalid. */
-  class BadRequest extends SidecacheError {}
-  /** 403: a missing or wrong token, or the function's role may not read or decrypt the value. */
-  class AccessDenied extends SidecacheError {}
-  /** 404: the parameter, secret, version, bucket or object does not exist. */
-  class NotFound extends SidecacheError {}
-  /** 429: AWS throttled the call after the SDK's own retries. */
-  class Throttled extends SidecacheError {}
-  /** 502/503: AWS could not be reached, or answered 5xx, after retries. */
-  class UpstreamUnavailable extends SidecacheError {}
-  /** 504: the AWS call ran out of time. */
-  class Timeout extends SidecacheError {}
-  /** Nothing answered on the port: the extension is not in the function, or never started. */
-  class Unreachable extends SidecacheError {}
+}
+/** 400: a malformed name or query, or AWS refused the request as invalid. */
+class BadRequest extends SidecacheError {}
+/** 403: a missing or wrong token, or the function's role may not read or decrypt the value. */
+class AccessDenied extends SidecacheError {}
+/** 404: the parameter, secret, version, bucket or object does not exist. */
+class NotFound extends SidecacheError {}
+/** 429: AWS throttled the call after the SDK's own retries. */
+class Throttled extends SidecacheError {}
+/** 502/503: AWS could not be reached, or answered 5xx, after retries. */
+class UpstreamUnavailable extends SidecacheError {}
+/** 504: the AWS call ran out of time. */
+class Timeout extends SidecacheError {}
+/** Nothing answered on the port: the extension is not in the function, or never started. */
+class Unreachable extends SidecacheError {}
 
-  const ERROR_BY_STATUS = { 400: BadRequest, 403: AccessDenied, 404: NotFound, 429: Throttled, 502: UpstreamUnavailable, 503: UpstreamUnavailable, 504: Timeout };
+const ERROR_BY_STATUS = { 400: BadRequest, 403: AccessDenied, 404: NotFound, 429: Throttled, 502: UpstreamUnavailable, 503: UpstreamUnavailable, 504: Timeout };
 
-  /** The error for an error answer; `body` is its text (JSON when sidecache wrote it). */
-  function errorFromResponse(status, body) {
-    let parsed = null;
-    try {
-      parsed = JSON.parse(body);
-    } catch {}
-    if (parsed === null || typeof parsed !== "object") parsed = {};
-    const Type = ERROR_BY_STATUS[status] ?? SidecacheError;
-    return new Type(status, parsed.__type || `HTTP${status}`, parsed.message || "");
+/** The error for an error answer; `body` is its text (JSON when sidecache wrote it). */
+function errorFromResponse(status, body) {
+  let parsed = null;
+  try {
+    parsed = JSON.parse(body);
+  } catch {}
+  if (parsed === null || typeof parsed !== "object") parsed = {};
+  const Type = ERROR_BY_STATUS[status] ?? SidecacheError;
+  return new Type(status, parsed.__type || `HTTP${status}`, parsed.message || "");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A token file's contents, trimmed; "" when unreadable (sidecache then answers a 403 that says
+// so). node:fs is loaded on this path only: most functions have no token file.
+async function readTokenFile(path) {
+  try {
+    const { readFile } = await import("node:fs/promises");
+    return (await readFile(path, "utf8")).trim();
+  } catch {
+    return "";
   }
+}
 
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A GetParameter(s) record's value: a StringList split on commas, as lambda-cache does. */
+function parameterValue(record) {
+  return record.Type === "StringList" ? record.Value.split(",") : record.Value;
+}
 
-  // A token file's contents, trimmed; "" when unreadable (sidecache then answers a 403 that says
-  // so). node:fs is loaded on this path only: most functions have no token file.
-  async function readTokenFile(path) {
-    try {
-      const { readFile } = await import("node:fs/promises");
-      return (await readFile(path, "utf8")).trim();
-    } catch {
-      return "";
-    }
-  }
-
-  /** A GetParameter(s) record's value: a StringList split on commas, as lambda-cache does. */
-  function parameterValue(record) {
-    return record.Type === "StringList" ? record.Value.split(",") : record.Value;
-  }
-
-  class Client {
-    /**
-     * @param {object} [options]
-     * @param {number} [options.port] default PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
-     * @param {string} [options.token] default SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents,
-     *   else AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN
-     * @param {string} [options.host] default 127.0.0.1
-     * @param {number} [options.timeoutMs] default 10000
-     * @param {number} [options.startupWaitMs] how long a refused connection is retried, default 5000
-     */
-    constructor(options = {}) {
-      const env = process.env;
-      this.host = options.host ?? "127.0.0.1";
-      this.port = Number(options.port ?? (env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || DEFAULT_PORT));
-      this.timeoutMs = options.timeoutMs ?? 10000;
-      this.startupWaitMs = options.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS;
-      // The extension's own order (SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE), else the
-      // function's AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN: a SnapStart function
-      // has no session token in its environment, and sidecache accepts this one there.
-      // A token file is read at the first request, and again after a 403 (it may be rotated).
-      this.tokenFile = options.token === undefined && !env.SIDECACHE_TOKEN ? env.SIDECACHE_TOKEN_FILE || undefined : undefined;
-      this.token = options.token ?? (this.tokenFile ? undefined
-        : env.SIDECACHE_TOKEN || env.AWS_SESSION_TOKEN || env.AWS_CONTAINER_AUTHORIZATION_TOKEN || "");
-      this.connections = new ConnectionPool(this.host, this.port, MAX_CONNECTIONS, this.timeoutMs);
-    }
-
-    /** One SSM parameter (decrypted by default): a string, or an array for a StringList. */
-    async parameter(name, { maxAge, decrypt = true, region, roleArn } = {}) {
-      const body = await this.getJson("/systemsmanager/parameters/get", { name, withDecryption: decrypt, maxAge, region, roleArn });
-      return parameterValue(body.Parameter);
-    }
-
-    /**
-     * Several parameters in one request: { name as asked: value }. A name that does not exist
-     * throws NotFound naming every missing one, unless `missingOk` (then it is left out).
-     */
-    async parameters(names, { maxAge, decrypt = true, missingOk = false, region, roleArn } = {}) {
-      if (names.length === 0) return {};
-      const body = await this.getJson("/systemsmanager/parameters/get-many", {
-        names: names.join(","), withDecryption: decrypt, maxAge, region, roleArn,
-      });
-      const invalid = body.InvalidParameters ?? [];
-      if (invalid.length && !missingOk) {
-        throw new NotFound(404, "ParameterNotFound", `parameters not found: ${invalid.join(", ")}`);
-      }
-      const values = {};
-      for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
-      return values;
-    }
-
-    /** Every parameter under a path: { full name: value }. */
-    async parametersByPath(path, { recursive = false, maxAge, decrypt = true, region, roleArn } = {}) {
-      const body = await this.getJson("/systemsmanager/parameters/by-path", {
-        path, recursive, withDecryption: decrypt, maxAge, region, roleArn,
-      });
-      const values = {};
-      for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
-      return values;
-    }
-
-    /** A secret as stored: a string (SecretString) or a Buffer (SecretBinary). */
-    async secret(secretId, { maxAge, versionStage, versionId, region, roleArn } = {}) {
-      const body = await this.getJson("/secretsmanager/get", { secretId, versionStage, versionId, maxAge, region, roleArn });
-      if (body.SecretString !== null && body.SecretString !== undefined) return body.SecretString;
-      return Buffer.from(body.SecretBinary ?? "", "base64");
-    }
-
-    /** The local path of an S3 object (`s3://bucket/key`) that sidecache downloaded. */
-    async objectPath(uri, options = {}) {
-      return (await this.objectInfo(uri, options)).path;
-    }
-
-    /** The whole /s3/get answer: path, bucket, key, etag, size, lastModified, contentType. */
-    async objectInfo(uri, { maxAge, versionId, region, roleArn } = {}) {
-      return this.getJson("/s3/get", { uri, versionId, maxAge, region, roleArn });
-    }
-
-    /** sidecache's counters (GET /stats). */
-    async stats() {
-      return this.getJson("/stats");
-    }
-
-    /** GET an endpoint and parse its JSON; undefined/null query entries are left out. */
-    async getJson(path, query = {}) {
-      const { body } = await this.get(path, query);
-      return JSON.parse(body.toString("utf8"));
-    }
-
-    /** GET an endpoint: { status, headers, body: Buffer } of a 2xx answer, else the typed error. */
-    async get(path, query = {}) {
-      let target = path;
-      for (const key in query) {
-        const value = query[key];
-        if (value === undefined || value === null) continue;
-        target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
-      }
-      if (breaksLine(target) || target.includes(" ")) {
-        throw new BadRequest(null, "InvalidPath", "the path holds a space or a line break; nothing was sent");
-      }
-      if (this.token === undefined) this.token = await readTokenFile(this.tokenFile);
-      const deadline = Date.now() + this.startupWaitMs;
-      let backoff = FIRST_BACKOFF_MS;
-      for (;;) {
-        try {
-          let response = await this.#send(target);
-          if (response.status === 403 && this.tokenFile && (await this.#tokenRotated())) response = await this.#send(target);
-          if (response.status >= 400) throw errorFromResponse(response.status, response.body.toString("utf8"));
-          return { status: response.status, headers: response.headers, body: response.body };
-        } catch (error) {
-          if (error instanceof SidecacheError) throw error;
-          if (error.code === "ECONNREFUSED" && Date.now() + backoff <= deadline) {
-            await sleep(backoff);
-            backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-            continue;
-          }
-          if (error.code === "ECONNREFUSED") {
-            throw new Unreachable(null, "ConnectionRefused",
-              `nothing listens on ${this.host}:${this.port} after ${this.startupWaitMs} ms: is the sidecache layer added to the function?`,
-              { cause: error });
-          }
-          throw new Unreachable(null, error.code ?? error.name, `sidecache on ${this.host}:${this.port}: ${error.message}`, { cause: error });
-        }
-      }
-    }
-
-    /** Closes the kept-alive connections (idle ones never hold a process open anyway). */
-    close() {
-      this.connections.close();
-    }
-
-    #send(target) {
-      // The token is never quoted: not in this message, not anywhere.
-      if (breaksLine(this.token)) {
-        throw new AccessDenied(null, "InvalidToken", "the token holds a line break or NUL; nothing was sent");
-      }
-      return this.connections.get(target, `${TOKEN_HEADER}: ${this.token}\r\n`);
-    }
-
-    async #tokenRotated() {
-      const token = await readTokenFile(this.tokenFile);
-      if (token === this.token) return false;
-      this.token = token;
-      return true;
-    }
+class Client {
+  /**
+   * @param {object} [options]
+   * @param {number} [options.port] default PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
+   * @param {string} [options.token] default SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE's contents,
+   *   else AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN
+   * @param {string} [options.host] default 127.0.0.1
+   * @param {number} [options.timeoutMs] default 10000
+   * @param {number} [options.startupWaitMs] how long a refused connection is retried, default 5000
+   */
+  constructor(options = {}) {
+    const env = process.env;
+    this.host = options.host ?? "127.0.0.1";
+    this.port = Number(options.port ?? (env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || DEFAULT_PORT));
+    this.timeoutMs = options.timeoutMs ?? 10000;
+    this.startupWaitMs = options.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS;
+    // The extension's own order (SIDECACHE_TOKEN, else SIDECACHE_TOKEN_FILE), else the
+    // function's AWS_SESSION_TOKEN, else AWS_CONTAINER_AUTHORIZATION_TOKEN: a SnapStart function
+    // has no session token in its environment, and sidecache accepts this one there.
+    // A token file is read at the first request, and again after a 403 (it may be rotated).
+    this.tokenFile = options.token === undefined && !env.SIDECACHE_TOKEN ? env.SIDECACHE_TOKEN_FILE || undefined : undefined;
+    this.token = options.token ?? (this.tokenFile ? undefined
+      : env.SIDECACHE_TOKEN || env.AWS_SESSION_TOKEN || env.AWS_CONTAINER_AUTHORIZATION_TOKEN || "");
+    this.connections = new ConnectionPool(this.host, this.port, MAX_CONNECTIONS, this.timeoutMs);
   }
 
-  let defaultClient;
-
-  /** The module-wide client the middleware shares, created on first use. */
-  function getDefaultClient() {
-    defaultClient ??= new Client();
-    return defaultClient;
-  }
-
-  /** Replace the shared client (e.g. another port or host); returns the previous one. */
-  function setDefaultClient(client) {
-    const previous = defaultClient;
-    defaultClient = client;
-    return previous;
-  }
-
-  /** middy's jsonSafeParse: JSON-looking text parsed, anything else as it is. */
-  function jsonSafeParse(text) {
-    if (typeof text !== "string") return text;
-    const first = text[0];
-    if (first !== "{" && first !== "[" && first !== '"') return text;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
+  /** One SSM parameter (decrypted by default): a string, or an array for a StringList. */
+  async parameter(name, { maxAge, decrypt = true, region, roleArn } = {}) {
+    const body = await this.getJson("/systemsmanager/parameters/get", { name, withDecryption: decrypt, maxAge, region, roleArn });
+    return parameterValue(body.Parameter);
   }
 
   /**
-   * The middy middleware (src/middleware.mjs has the whole story). It is `{ before }` at once;
-   * its module loads in the background, and its prefetch starts as soon as it has.
+   * Several parameters in one request: { name as asked: value }. A name that does not exist
+   * throws NotFound naming every missing one, unless `missingOk` (then it is left out).
    */
-  function sidecache(options = {}) {
-    const middleware = import("./middleware.mjs").then((module) => module.createMiddleware(options, globalThis[SHARED]));
-    middleware.catch(() => {}); // a load failure surfaces at the first invocation, not as unhandled
-    return { before: async (request) => (await middleware).before(request) };
+  async parameters(names, { maxAge, decrypt = true, missingOk = false, region, roleArn } = {}) {
+    if (names.length === 0) return {};
+    const body = await this.getJson("/systemsmanager/parameters/get-many", {
+      names: names.join(","), withDecryption: decrypt, maxAge, region, roleArn,
+    });
+    const invalid = body.InvalidParameters ?? [];
+    if (invalid.length && !missingOk) {
+      throw new NotFound(404, "ParameterNotFound", `parameters not found: ${invalid.join(", ")}`);
+    }
+    const values = {};
+    for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
+    return values;
   }
 
-  return Object.freeze({
-    Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
-    DEFAULT_PORT, TOKEN_HEADER,
-    SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
-  });
+  /** Every parameter under a path: { full name: value }. */
+  async parametersByPath(path, { recursive = false, maxAge, decrypt = true, region, roleArn } = {}) {
+    const body = await this.getJson("/systemsmanager/parameters/by-path", {
+      path, recursive, withDecryption: decrypt, maxAge, region, roleArn,
+    });
+    const values = {};
+    for (const record of body.Parameters ?? []) values[record.Name] = parameterValue(record);
+    return values;
+  }
+
+  /** A secret as stored: a string (SecretString) or a Buffer (SecretBinary). */
+  async secret(secretId, { maxAge, versionStage, versionId, region, roleArn } = {}) {
+    const body = await this.getJson("/secretsmanager/get", { secretId, versionStage, versionId, maxAge, region, roleArn });
+    if (body.SecretString !== null && body.SecretString !== undefined) return body.SecretString;
+    return Buffer.from(body.SecretBinary ?? "", "base64");
+  }
+
+  /** The local path of an S3 object (`s3://bucket/key`) that sidecache downloaded. */
+  async objectPath(uri, options = {}) {
+    return (await this.objectInfo(uri, options)).path;
+  }
+
+  /** The whole /s3/get answer: path, bucket, key, etag, size, lastModified, contentType. */
+  async objectInfo(uri, { maxAge, versionId, region, roleArn } = {}) {
+    return this.getJson("/s3/get", { uri, versionId, maxAge, region, roleArn });
+  }
+
+  /** sidecache's counters (GET /stats). */
+  async stats() {
+    return this.getJson("/stats");
+  }
+
+  /** GET an endpoint and parse its JSON; undefined/null query entries are left out. */
+  async getJson(path, query = {}) {
+    const { body } = await this.get(path, query);
+    return JSON.parse(body.toString("utf8"));
+  }
+
+  /** GET an endpoint: { status, headers, body: Buffer } of a 2xx answer, else the typed error. */
+  async get(path, query = {}) {
+    let target = path;
+    for (const key in query) {
+      const value = query[key];
+      if (value === undefined || value === null) continue;
+      target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+    }
+    if (breaksLine(target) || target.includes(" ")) {
+      throw new BadRequest(null, "InvalidPath", "the path holds a space or a line break; nothing was sent");
+    }
+    if (this.token === undefined) this.token = await readTokenFile(this.tokenFile);
+    const deadline = Date.now() + this.startupWaitMs;
+    let backoff = FIRST_BACKOFF_MS;
+    for (;;) {
+      try {
+        let response = await this.#send(target);
+        if (response.status === 403 && this.tokenFile && (await this.#tokenRotated())) response = await this.#send(target);
+        if (response.status >= 400) throw errorFromResponse(response.status, response.body.toString("utf8"));
+        return { status: response.status, headers: response.headers, body: response.body };
+      } catch (error) {
+        if (error instanceof SidecacheError) throw error;
+        if (error.code === "ECONNREFUSED" && Date.now() + backoff <= deadline) {
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          continue;
+        }
+        if (error.code === "ECONNREFUSED") {
+          throw new Unreachable(null, "ConnectionRefused",
+            `nothing listens on ${this.host}:${this.port} after ${this.startupWaitMs} ms: is the sidecache layer added to the function?`,
+            { cause: error });
+        }
+        throw new Unreachable(null, error.code ?? error.name, `sidecache on ${this.host}:${this.port}: ${error.message}`, { cause: error });
+      }
+    }
+  }
+
+  /** Closes the kept-alive connections (idle ones never hold a process open anyway). */
+  close() {
+    this.connections.close();
+  }
+
+  #send(target) {
+    // The token is never quoted: not in this message, not anywhere.
+    if (breaksLine(this.token)) {
+      throw new AccessDenied(null, "InvalidToken", "the token holds a line break or NUL; nothing was sent");
+    }
+    return this.connections.get(target, `${TOKEN_HEADER}: ${this.token}\r\n`);
+  }
+
+  async #tokenRotated() {
+    const token = await readTokenFile(this.tokenFile);
+    if (token === this.token) return false;
+    this.token = token;
+    return true;
+  }
 }
 
-// The first face of the package to load in this process defines it; the other one (if loaded
-// too) exports the same objects.
-const api = (globalThis[SHARED] ??= definePackage());
+let defaultClient;
+
+/** The module-wide client the middleware shares, created on first use. */
+function getDefaultClient() {
+  defaultClient ??= new Client();
+  return defaultClient;
+}
+
+/** Replace the shared client (e.g. another port or host); returns the previous one. */
+function setDefaultClient(client) {
+  const previous = defaultClient;
+  defaultClient = client;
+  return previous;
+}
+
+/** middy's jsonSafeParse: JSON-looking text parsed, anything else as it is. */
+function jsonSafeParse(text) {
+  if (typeof text !== "string") return text;
+  const first = text[0];
+  if (first !== "{" && first !== "[" && first !== '"') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The middy middleware (src/middleware.mjs has the whole story). It is `{ before }` at once;
+ * its module loads in the background, and its prefetch starts as soon as it has.
+ */
+function sidecache(options = {}) {
+  const middleware = import("./middleware.mjs").then((module) => module.createMiddleware(options, globalThis[SHARED]));
+  middleware.catch(() => {}); // a load failure surfaces at the first invocation, not as unhandled
+  return { before: async (request) => (await middleware).before(request) };
+}
+
+// The first face of the package to load in this process registers what it defined. Should the
+// other face load too, it takes those objects for its own names (its own definitions go
+// unused), so both export the same classes and the same default client.
+const api = (globalThis[SHARED] ??= Object.freeze({
+  Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+  DEFAULT_PORT, TOKEN_HEADER,
+  SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
+}));
+({
+  Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+  SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
+} = api);
 
 module.exports = api;

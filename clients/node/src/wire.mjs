@@ -11,6 +11,21 @@ const HEAD_END = "\r\n\r\n";
 const MAX_HEAD_BYTES = 64 * 1024;
 
 const connectionError = (code, message) => Object.assign(new Error(message), { code });
+
+/**
+ * Calls `onTimeout` after `ms` unless the returned function is called first; no deadline
+ * unless `ms` is a positive finite number. Not a timer (setTimeout, socket.setTimeout): the
+ * first timer of a process costs ~0.3 ms of CPU, as much as the rest of a request, because
+ * Node compiles its timer machinery on first use. Atomics.waitAsync on a cell of our own
+ * resolves "timed-out" after `ms` from a task of V8's own, and Atomics.notify settles it early.
+ * Like an unref'd timer it never holds the process open; the socket in use does that.
+ */
+function deadline(ms, onTimeout) {
+  if (!(ms > 0 && ms < Infinity)) return () => {};
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.waitAsync(cell, 0, 0, ms).value.then((result) => result === "timed-out" && onTimeout());
+  return () => Atomics.notify(cell, 0);
+}
 const protocolError = (what) => connectionError("EPROTO", `sidecache's answer is not HTTP/1.1 as expected: ${what}`);
 
 /** One answer from a connection's bytes: `push` each chunk; the whole answer, or null. */
@@ -132,7 +147,6 @@ class Connection {
     this.socket = socket;
     this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
     this.error = null;
-    socket.setNoDelay(true);
     // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
     socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
     socket.on("error", (error) => {
@@ -142,7 +156,6 @@ class Connection {
       pool.forget(this);
       this.exchange?.closed(this.error);
     });
-    socket.on("timeout", () => this.exchange?.timedOut());
   }
 }
 
@@ -182,7 +195,9 @@ class ConnectionPool {
 
   /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
   connect() {
-    return net.connect(this.port, this.host);
+    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
+    // 'connect' listener, a cost at the first request of a cold start.
+    return net.connect({ port: this.port, host: this.host, noDelay: true });
   }
 
   forget(connection) {
@@ -209,16 +224,18 @@ class ConnectionPool {
     return new Promise((resolve, reject) => {
       const reader = new ResponseReader();
       let answered = false; // a byte of the answer came back
+      let settle; // ends the deadline (below)
       const fail = (error, beforeAnswer) => {
+        settle();
         connection.exchange = null;
         error.beforeAnswer = beforeAnswer && !answered;
         socket.destroy();
         reject(error);
       };
       const done = (response) => {
+        settle();
         connection.exchange = null;
         if (response.keepAlive && !socket.destroyed) {
-          socket.setTimeout(0);
           socket.unref(); // an idle connection never holds the process open
           this.idle.push(connection);
           this.waiting.shift()?.();
@@ -227,7 +244,7 @@ class ConnectionPool {
         }
         resolve(response);
       };
-      connection.exchange = {
+      const exchange = {
         data: (chunk) => {
           answered = true;
           let response;
@@ -245,8 +262,9 @@ class ConnectionPool {
         },
         timedOut: () => fail(connectionError("ETIMEDOUT", `no answer in ${this.timeoutMs} ms`), false),
       };
+      connection.exchange = exchange;
       socket.ref();
-      socket.setTimeout(this.timeoutMs);
+      settle = deadline(this.timeoutMs, () => connection.exchange === exchange && exchange.timedOut());
       socket.write(request);
     });
   }

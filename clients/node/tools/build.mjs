@@ -59,11 +59,11 @@ export function toCommonJs(source) {
     if (line.includes("import.meta")) throw new Error(`line ${i + 1}: import.meta has no CommonJS form`);
     if (builtin) {
       out.push(`const ${builtin[1]} = require("${builtin[2]}");`);
-    } else if (line === "export const {") {
-      // export const { A, B, ... } = api;  ->  module.exports = api;  (the names are api's own)
-      while (i < lines.length && !/^\} = \w+;$/.test(lines[i])) i++;
-      if (i === lines.length) throw new Error(`"export const {" never closes with "} = name;"`);
-      out.push(`module.exports = ${lines[i].slice(4)}`);
+    } else if (line === "export {") {
+      // export { A, B, ... };  ->  module.exports = api;  (the names are the registry's, api's own)
+      while (i < lines.length && lines[i] !== "};") i++;
+      if (i === lines.length) throw new Error(`"export {" never closes with "};"`);
+      out.push("module.exports = api;");
     } else if (/^export default /.test(line)) {
       // CommonJS has no default export: require() gives the whole module.exports.
     } else if (/^(import|export)\b/.test(line)) {

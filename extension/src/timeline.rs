@@ -142,7 +142,7 @@ fn nanos(clock: libc::clockid_t) -> i64 {
     };
     // SAFETY: clock_gettime writes the timespec it is given; both clocks always exist on Linux.
     unsafe { libc::clock_gettime(clock, &mut now) };
-    now.tv_sec as i64 * 1_000_000_000 + now.tv_nsec as i64
+    now.tv_sec * 1_000_000_000 + now.tv_nsec
 }
 
 #[cfg(test)]

@@ -188,9 +188,15 @@ mod tests {
         ));
         // A second later the silent connection (idle first) goes, then the first idle one.
         let t1 = t0 + GIVE_WAY_AFTER;
-        assert_eq!(tracked.pick(&stop, t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert_eq!(
+            tracked.pick(&stop, t1, GIVE_WAY_AFTER),
+            AtCap::AskedOneToGiveWay
+        );
         assert!(silent.give_way.is_requested());
-        assert_eq!(tracked.pick(&stop, t1, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert_eq!(
+            tracked.pick(&stop, t1, GIVE_WAY_AFTER),
+            AtCap::AskedOneToGiveWay
+        );
         assert!(first_idle.give_way.is_requested());
         // The second idle one made a request meanwhile and is idle again: its clock restarts.
         second_idle.enter(Phase::Headers);
@@ -203,7 +209,10 @@ mod tests {
         assert!(!second_idle.give_way.is_requested());
         // A connection busy with a request never gives way, however long.
         let t2 = t1 + Duration::from_secs(3600);
-        assert_eq!(tracked.pick(&stop, t2, GIVE_WAY_AFTER), AtCap::AskedOneToGiveWay);
+        assert_eq!(
+            tracked.pick(&stop, t2, GIVE_WAY_AFTER),
+            AtCap::AskedOneToGiveWay
+        );
         assert!(second_idle.give_way.is_requested());
         assert!(matches!(
             tracked.pick(&stop, t2, GIVE_WAY_AFTER),
@@ -232,7 +241,9 @@ mod tests {
     #[tokio::test]
     async fn asking_wakes_the_waiting_connection_and_no_other() {
         let stop = Arc::new(Stop::default());
-        let states: Vec<_> = (0..2).map(|_| Arc::new(ConnectionState::default())).collect();
+        let states: Vec<_> = (0..2)
+            .map(|_| Arc::new(ConnectionState::default()))
+            .collect();
         let waiting: Vec<_> = states
             .iter()
             .map(|state| {

@@ -103,9 +103,12 @@ impl TtlJitter {
     /// keys included) is the snapshot's.
     pub fn random_seed() -> u64 {
         let mut seed = [0u8; 8];
+        // The system call, not glibc's wrapper: the layer links against glibc 2.17, which has
+        // none (2.25 added it).
         // SAFETY: getrandom writes at most `seed.len()` bytes into the buffer it is given.
-        let filled = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), 0) };
-        if filled == seed.len() as isize {
+        let filled =
+            unsafe { libc::syscall(libc::SYS_getrandom, seed.as_mut_ptr(), seed.len(), 0) };
+        if filled == seed.len() as libc::c_long {
             return u64::from_ne_bytes(seed);
         }
         // No getrandom (a kernel older than 3.17): the clock and the process id still differ.

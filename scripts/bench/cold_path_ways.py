@@ -61,8 +61,8 @@ PYTHON_WAYS = [
     ("boto3 get_parameter, no extension", _PY_START + _PY_BOTO3 + _PY_END, None),
 ]
 
-# Node.js: ES module programs (node --input-type=module -e), so the imports are dynamic and
-# counted. process.exit: a kept-alive connection would otherwise hold the process open.
+# Node.js: ES module programs (run as files `way-N.mjs` in the handler's directory, as Lambda
+# loads a handler), so the imports are dynamic and counted. process.exit: a kept-alive connection would otherwise hold the process open.
 _JS_START = "const t0 = process.cpuUsage();\n"
 _JS_END = """
 const used = process.cpuUsage(t0);

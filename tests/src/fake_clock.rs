@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::sidecar::{Sidecar, SidecarBuilder};
 
-/// How long the process stays stopped while its clock moves (a restore takes at least this).
-const STOPPED: Duration = Duration::from_secs(1);
+/// How long the process stays stopped while its clock moves. The offset, not this pause, is
+/// what the process sees: libfaketime reads the file at every clock read (`FAKETIME_NO_CACHE`).
+const STOPPED: Duration = Duration::from_millis(100);
 
 /// One process's faked wall clock: an offset file libfaketime reads.
 pub struct FakeClock {
@@ -49,14 +50,13 @@ impl FakeClock {
     pub async fn restore(&self, sidecar: &Sidecar, offset: &str) {
         sidecar.signal(libc::SIGSTOP);
         self.set(offset);
-        tokio::time::sleep(STOPPED + Duration::from_millis(200)).await;
+        tokio::time::sleep(STOPPED).await;
         sidecar.signal(libc::SIGCONT);
     }
 
     /// Moves the wall clock without stopping the process (an NTP step).
-    pub async fn step(&self, offset: &str) {
+    pub fn step(&self, offset: &str) {
         self.set(offset);
-        tokio::time::sleep(STOPPED + Duration::from_millis(200)).await;
     }
 
     fn set(&self, offset: &str) {

@@ -33,19 +33,7 @@ PYC = re.compile(r"^python/sidecache/__pycache__/(?P<module>\w+)\.(?P<tag>cpytho
 sys.path.insert(0, CONTAINER)
 from client_files import layer_files  # noqa: E402  (what layer/Makefile packs)
 from unpack_layer import unpack  # noqa: E402  (the Dockerfile's unpacking step, tested here)
-
-failures = 0
-
-
-def ok(what):
-    print(f"  ok    {what}", flush=True)
-
-
-def fail(what):
-    global failures
-    failures += 1
-    print(f"  FAIL  {what}", flush=True)
-
+from check_report import exit_status, fail, ok  # noqa: E402
 
 def check_entries(layer):
     entries = {info.filename: info for info in layer.infolist()}
@@ -120,4 +108,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_status())

@@ -37,6 +37,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from check_clients import check_clients
+from check_report import exit_status, fail, ok  # noqa: E402
 
 REGION = "us-east-1"
 TOKEN = "layer-check-session-token"
@@ -53,19 +54,6 @@ OBJECT = b'{"feature":"on"}\n'
 SHUTDOWN_DEADLINE_MS = 2000
 # Registration and first answers, generous for an emulated binary on a busy machine.
 START_TIMEOUT_S = 30
-
-failures = 0
-
-
-def ok(what):
-    print(f"  ok    {what}", flush=True)
-
-
-def fail(what):
-    global failures
-    failures += 1
-    print(f"  FAIL  {what}", flush=True)
-
 
 def free_port():
     with socket.socket() as sock:
@@ -305,4 +293,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_status())

@@ -1,6 +1,5 @@
 "use strict";
 // Built from src/client.mjs and the modules it imports by tools/build.mjs: edit there, then run `npm run build`.
-const net = require("node:net");
 // sidecache's handler-side client for Node.js: a keep-alive client, typed errors, and a
 // middy-compatible middleware (src/middleware.mjs, loaded on first use). No dependencies.
 //
@@ -12,13 +11,201 @@ const net = require("node:net");
 // to load registers the package on a global symbol and the second exports that, so there is
 // one Client and one NotFound whichever way a caller got them (no dual-package hazard).
 // ---- src/wire.mjs (inlined) ----
-// HTTP/1.1 GETs to sidecache over kept-alive node:net connections.
+// HTTP/1.1 GETs to sidecache over kept-alive connections (src/transport.mjs opens them).
 //
 // Not node:http: sidecache is on loopback and answers HTTP/1.1 with Content-Length, so a request
 // is one write and an answer one or two reads. node:http's parser, agent and outgoing-message
 // machinery cost more CPU at a cold start than everything else the client does
 // (docs/clients-node.md, "Cold start"). Chunked answers and answers read until close are
 // understood too, so that a proxy in between cannot confuse the reader.
+// ---- src/transport.mjs (inlined) ----
+// How the client opens a TCP connection to sidecache: on the libuv TCP handle that node:net
+// itself is built on, or through node:net.
+//
+// Why not always node:net: at a cold start, loading node:net and opening its first socket cost
+// ~4.5 ms of CPU, because Node compiles its stream and socket machinery on first use; the same
+// connect, write and read on the handle underneath take ~0.6 ms (docs/clients-node.md, "Cold
+// start"). At a 128 MB function's ~7 % of a core, that difference is ~55 ms of every cold start.
+//
+// The handle comes from process.binding("tcp_wrap"). process.binding is deprecated in the docs
+// only (DEP0111): it warns only under --pending-deprecation, and then we use node:net instead.
+// Its handles are Node's internals, so they are used only on the Node.js majors whose handles
+// the tests exercise (HANDLE_MAJORS), only for an IPv4 address (a handle does no DNS), and
+// never when SIDECACHE_CLIENT_TRANSPORT=net. Anything else goes through node:net, which
+// behaves the same, at its cost.
+//
+// Both give the pool (src/wire.mjs) the same small connection:
+//   open(host, port, onData(chunk), onClose(error or null)) -> { write(text), ref(), unref(),
+//   destroy(), destroyed }
+// Bytes come to onData as they arrive; onClose is called once, after the connection ended for
+// whatever reason (refused, reset, closed by the server, or destroy()), never synchronously.
+
+// The majors whose handle API (tcp_wrap, stream_wrap) the tests run against: Lambda's Node.js
+// runtimes, and the machine's own Node.js. A new major uses node:net until it is added here.
+const HANDLE_MAJORS = [20, 22, 24, 26];
+const UV_EOF = -4095; // libuv's end of stream, the same number on every platform
+
+/** The handle API, or null where node:net must be used instead. */
+function handleApi() {
+  if (process.env.SIDECACHE_CLIENT_TRANSPORT === "net") return null;
+  if (!HANDLE_MAJORS.includes(Number(process.versions.node.split(".")[0]))) return null;
+  // --pending-deprecation (the flag, in NODE_OPTIONS, or NODE_PENDING_DEPRECATION=1) replaces
+  // process.binding with a wrapper named "deprecated" that prints a warning on each call.
+  if (typeof process.binding !== "function" || process.binding.name !== "binding") return null;
+  // Node.js 20.16+: naming a system error (the refused connection of a cold start) needs it.
+  if (typeof process.getBuiltinModule !== "function") return null;
+  try {
+    const { TCP, TCPConnectWrap, constants } = process.binding("tcp_wrap");
+    const stream = process.binding("stream_wrap");
+    const api = {
+      TCP, TCPConnectWrap, socketType: constants?.SOCKET,
+      WriteWrap: stream.WriteWrap, state: stream.streamBaseState,
+      readBytes: stream.kReadBytesOrError, readOffset: stream.kArrayBufferOffset,
+      lastWriteAsync: stream.kLastWriteWasAsync,
+    };
+    const complete = typeof TCP === "function" && typeof TCPConnectWrap === "function" && typeof api.WriteWrap === "function"
+      && api.state instanceof Int32Array && [api.socketType, api.readBytes, api.readOffset, api.lastWriteAsync].every(Number.isInteger);
+    return complete ? api : null;
+  } catch {
+    return null; // e.g. the permission model forbids process.binding
+  }
+}
+
+/** An error like node:net's for a libuv status: `code` "ECONNREFUSED", "ECONNRESET", ... */
+function systemError(status, syscall, address) {
+  const code = process.getBuiltinModule("node:util").getSystemErrorName(status);
+  return Object.assign(new Error(`${syscall} ${code}${address ? ` ${address}` : ""}`), { code, errno: status, syscall });
+}
+
+/** A connection on a libuv TCP handle, driven as node:net drives it, without the streams. */
+class HandleConnection {
+  constructor(api, host, port, onData, onClose) {
+    this.api = api;
+    this.onData = onData;
+    this.onClose = onClose;
+    this.destroyed = false;
+    this.connecting = true;
+    this.pending = null; // text written before the connection was up
+    this.writing = null; // an asynchronous write's request, kept reachable until it completes
+    this.address = `${host}:${port}`;
+    this.handle = new api.TCP(api.socketType);
+    this.handle.onread = (arrayBuffer) => this.#read(arrayBuffer);
+    const request = new api.TCPConnectWrap();
+    request.oncomplete = (status) => this.#connected(status);
+    const status = this.handle.connect(request, host, port);
+    if (status < 0) this.#end(systemError(status, "connect", this.address));
+  }
+
+  write(text) {
+    if (this.destroyed) return;
+    if (this.connecting) {
+      this.pending = (this.pending ?? "") + text;
+      return;
+    }
+    const request = new this.api.WriteWrap();
+    request.handle = this.handle;
+    request.async = false;
+    request.oncomplete = (status) => {
+      this.writing = null;
+      if (status < 0) this.#end(systemError(status, "write"));
+    };
+    const status = this.handle.writeUtf8String(request, text);
+    if (status < 0) return this.#end(systemError(status, "write"));
+    // Written at once (the usual case on loopback) unless libuv queued it: then oncomplete follows.
+    if (this.api.state[this.api.lastWriteAsync]) this.writing = request;
+  }
+
+  ref() {
+    if (!this.destroyed) this.handle.ref();
+  }
+
+  unref() {
+    if (!this.destroyed) this.handle.unref();
+  }
+
+  destroy() {
+    this.#end(null);
+  }
+
+  #connected(status) {
+    this.connecting = false;
+    if (this.destroyed) return;
+    if (status < 0) return this.#end(systemError(status, "connect", this.address));
+    // Nagle off, as node:net's noDelay: a request is one write, and must not wait for an ACK.
+    this.handle.setNoDelay(true);
+    const reading = this.handle.readStart();
+    if (reading < 0) return this.#end(systemError(reading, "read"));
+    if (this.pending !== null) {
+      const text = this.pending;
+      this.pending = null;
+      this.write(text);
+    }
+  }
+
+  // libuv read into a new ArrayBuffer of ours; how much (or the error) is in the shared state.
+  #read(arrayBuffer) {
+    const read = this.api.state[this.api.readBytes];
+    if (read > 0) return this.onData(Buffer.from(arrayBuffer, this.api.state[this.api.readOffset], read));
+    if (read === 0) return; // nothing this time (EAGAIN)
+    this.#end(read === UV_EOF ? null : systemError(read, "read"));
+  }
+
+  #end(error) {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.handle.close(() => this.onClose(error));
+  }
+}
+
+/** The same connection through node:net. */
+class NetConnection {
+  constructor(net, host, port, onData, onClose) {
+    let error = null;
+    this.socket = net.connect({ port, host, noDelay: true });
+    this.socket.on("data", onData);
+    this.socket.on("error", (cause) => (error = cause)); // 'close' follows and reports it
+    this.socket.on("close", () => onClose(error));
+  }
+
+  get destroyed() {
+    return this.socket.destroyed;
+  }
+
+  write(text) {
+    this.socket.write(text);
+  }
+
+  ref() {
+    this.socket.ref();
+  }
+
+  unref() {
+    this.socket.unref();
+  }
+
+  destroy() {
+    this.socket.destroy();
+  }
+}
+
+// An IPv4 address in dotted form, as libuv parses it (no leading zeros): what a handle can
+// connect to without a DNS lookup. (No regular expression: compiling one costs more.)
+function isIPv4(host) {
+  const parts = host.split(".");
+  return parts.length === 4 && parts.every((part) => part.length >= 1 && part.length <= 3
+    && (part.length === 1 || part[0] !== "0") && [...part].every((c) => c >= "0" && c <= "9") && Number(part) <= 255);
+}
+
+/** open(host, port, onData, onClose) for connections to `host`: on handles where they serve. */
+async function transportFor(host) {
+  const api = isIPv4(host) ? handleApi() : null;
+  if (api !== null) return (address, port, onData, onClose) => new HandleConnection(api, address, port, onData, onClose);
+  const net = process.getBuiltinModule?.("node:net") ?? (await import("node:net")).default;
+  return (address, port, onData, onClose) => new NetConnection(net, address, port, onData, onClose);
+}
+
+
+// ---- end of src/transport.mjs ----
 
 const HEAD_END = "\r\n\r\n";
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -154,21 +341,17 @@ class ResponseReader {
   }
 }
 
-/** A socket and the request in flight on it, if any; its listeners stay for its whole life. */
+/** A connection and the request in flight on it, if any. */
 class Connection {
-  constructor(pool, socket) {
-    this.socket = socket;
+  constructor(pool) {
     this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
-    this.error = null;
-    // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
-    socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
-    socket.on("error", (error) => {
-      this.error = error; // 'close' follows and reports it
-    });
-    socket.on("close", () => {
-      pool.forget(this);
-      this.exchange?.closed(this.error);
-    });
+    this.socket = pool.connect(
+      // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
+      (chunk) => (this.exchange ? this.exchange.data(chunk) : this.socket.destroy()),
+      (error) => {
+        pool.forget(this);
+        this.exchange?.closed(error);
+      });
   }
 }
 
@@ -182,6 +365,7 @@ class ConnectionPool {
     this.idle = []; // kept-alive connections, the most recently used last
     this.open = 0; // connections in use or idle
     this.waiting = []; // callbacks for when a connection is released or closed
+    this.transport = null; // open(host, port, onData, onClose), chosen at the first request
   }
 
   /**
@@ -206,11 +390,12 @@ class ConnectionPool {
     for (const connection of this.idle.splice(0)) connection.socket.destroy();
   }
 
-  /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
-  connect() {
-    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
-    // 'connect' listener, a cost at the first request of a cold start.
-    return net.connect({ port: this.port, host: this.host, noDelay: true });
+  /**
+   * A new connection to sidecache (src/transport.mjs): bytes to `onData(chunk)`, its end to
+   * `onClose(error)`. Tests replace it to watch or delay connection attempts.
+   */
+  connect(onData, onClose) {
+    return this.transport(this.host, this.port, onData, onClose);
   }
 
   forget(connection) {
@@ -222,11 +407,12 @@ class ConnectionPool {
 
   // The most recently used idle connection, else a new one under the cap, else the next freed.
   async #acquire(fresh) {
+    this.transport ??= await transportFor(this.host);
     for (;;) {
       if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
       if (this.open < this.maxConnections) {
         this.open += 1;
-        return { connection: new Connection(this, this.connect()), reused: false };
+        return { connection: new Connection(this), reused: false };
       }
       await new Promise((resolve) => this.waiting.push(resolve));
     }

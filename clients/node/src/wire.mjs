@@ -1,11 +1,11 @@
-// HTTP/1.1 GETs to sidecache over kept-alive node:net connections.
+// HTTP/1.1 GETs to sidecache over kept-alive connections (src/transport.mjs opens them).
 //
 // Not node:http: sidecache is on loopback and answers HTTP/1.1 with Content-Length, so a request
 // is one write and an answer one or two reads. node:http's parser, agent and outgoing-message
 // machinery cost more CPU at a cold start than everything else the client does
 // (docs/clients-node.md, "Cold start"). Chunked answers and answers read until close are
 // understood too, so that a proxy in between cannot confuse the reader.
-import net from "node:net";
+import { transportFor } from "./transport.mjs";
 
 const HEAD_END = "\r\n\r\n";
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -141,21 +141,17 @@ class ResponseReader {
   }
 }
 
-/** A socket and the request in flight on it, if any; its listeners stay for its whole life. */
+/** A connection and the request in flight on it, if any. */
 class Connection {
-  constructor(pool, socket) {
-    this.socket = socket;
+  constructor(pool) {
     this.exchange = null; // { data(chunk), closed(error), timedOut() } while a request is out
-    this.error = null;
-    // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
-    socket.on("data", (chunk) => (this.exchange ? this.exchange.data(chunk) : socket.destroy()));
-    socket.on("error", (error) => {
-      this.error = error; // 'close' follows and reports it
-    });
-    socket.on("close", () => {
-      pool.forget(this);
-      this.exchange?.closed(this.error);
-    });
+    this.socket = pool.connect(
+      // Bytes while idle are nothing we asked for: the connection is not safe to reuse.
+      (chunk) => (this.exchange ? this.exchange.data(chunk) : this.socket.destroy()),
+      (error) => {
+        pool.forget(this);
+        this.exchange?.closed(error);
+      });
   }
 }
 
@@ -169,6 +165,7 @@ class ConnectionPool {
     this.idle = []; // kept-alive connections, the most recently used last
     this.open = 0; // connections in use or idle
     this.waiting = []; // callbacks for when a connection is released or closed
+    this.transport = null; // open(host, port, onData, onClose), chosen at the first request
   }
 
   /**
@@ -193,11 +190,12 @@ class ConnectionPool {
     for (const connection of this.idle.splice(0)) connection.socket.destroy();
   }
 
-  /** A new socket to sidecache; tests replace it to watch or delay connection attempts. */
-  connect() {
-    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
-    // 'connect' listener, a cost at the first request of a cold start.
-    return net.connect({ port: this.port, host: this.host, noDelay: true });
+  /**
+   * A new connection to sidecache (src/transport.mjs): bytes to `onData(chunk)`, its end to
+   * `onClose(error)`. Tests replace it to watch or delay connection attempts.
+   */
+  connect(onData, onClose) {
+    return this.transport(this.host, this.port, onData, onClose);
   }
 
   forget(connection) {
@@ -209,11 +207,12 @@ class ConnectionPool {
 
   // The most recently used idle connection, else a new one under the cap, else the next freed.
   async #acquire(fresh) {
+    this.transport ??= await transportFor(this.host);
     for (;;) {
       if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
       if (this.open < this.maxConnections) {
         this.open += 1;
-        return { connection: new Connection(this, this.connect()), reused: false };
+        return { connection: new Connection(this), reused: false };
       }
       await new Promise((resolve) => this.waiting.push(resolve));
     }

@@ -214,11 +214,13 @@ test("an extension still starting: refused connections are retried until it list
   // The server starts listening only once the client's first connection was refused.
   const connect = client.connections.connect.bind(client.connections);
   let attempts = 0;
-  client.connections.connect = () => {
+  client.connections.connect = (onData, onClose) => {
     attempts += 1;
-    const socket = connect();
-    if (attempts === 1) socket.once("error", () => server.listen(port, "127.0.0.1"));
-    return socket;
+    if (attempts > 1) return connect(onData, onClose);
+    return connect(onData, (error) => {
+      server.listen(port, "127.0.0.1");
+      onClose(error);
+    });
   };
   try {
     assert.equal(await client.parameter("n"), "v");

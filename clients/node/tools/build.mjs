@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds what the package loads, dist/, from what we edit, src/:
-//   dist/sidecache.mjs   src/client.mjs with src/wire.mjs inlined: one ES module for `import`
+//   dist/sidecache.mjs   src/client.mjs with src/wire.mjs and src/transport.mjs inlined: one ES module for `import`
 //   dist/sidecache.cjs   the same as CommonJS, for `require`
 //   dist/middleware.mjs  src/middleware.mjs as it is (both faces import() it on first use)
 // One module per loader because each module is ~0.3 ms of CPU at a cold start, and loading
@@ -21,31 +21,35 @@ const BUILTIN_IMPORT = /^import (\w+) from "(node:[\w/]+)";$/;
 const LOCAL_IMPORT = /^import \{ ([\w, ]+) \} from "\.\/([\w-]+\.mjs)";$/;
 const EXPORT_LIST = /^export \{ ([\w, ]+) \};$/;
 
-/** src/client.mjs with each local module it imports inlined in place; builtin imports on top. */
+/** src/client.mjs with each local module it imports inlined in place (recursively, each once); builtin imports on top. */
 export function bundle(entry) {
   const imports = new Set();
-  const body = [];
-  read(entry).split("\n").forEach((line, i) => {
-    const local = LOCAL_IMPORT.exec(line);
-    if (BUILTIN_IMPORT.test(line)) {
-      imports.add(line);
-    } else if (local) {
-      const wanted = local[1].split(", ");
-      body.push(`// ---- src/${local[2]} (inlined) ----`);
-      for (const inner of read(local[2]).split("\n")) {
-        const exported = EXPORT_LIST.exec(inner);
-        if (BUILTIN_IMPORT.test(inner)) imports.add(inner);
-        else if (exported) {
-          const missing = wanted.filter((name) => !exported[1].split(", ").includes(name));
-          if (missing.length) throw new Error(`src/${entry}:${i + 1}: src/${local[2]} does not export ${missing}`);
-        } else if (/^(import|export)\b/.test(inner)) throw new Error(`src/${local[2]}: cannot inline: ${inner}`);
-        else body.push(inner);
+  const inlined = new Set();
+  // The lines of `name` without its imports and export list; `wanted` names it must export.
+  const inline = (name, wanted, from) => {
+    const out = [];
+    read(name).split("\n").forEach((line, i) => {
+      const local = LOCAL_IMPORT.exec(line);
+      const exported = EXPORT_LIST.exec(line);
+      if (BUILTIN_IMPORT.test(line)) {
+        imports.add(line);
+      } else if (local) {
+        if (inlined.has(local[2])) return;
+        inlined.add(local[2]);
+        out.push(`// ---- src/${local[2]} (inlined) ----`, ...inline(local[2], local[1].split(", "), `src/${name}:${i + 1}`),
+          `// ---- end of src/${local[2]} ----`);
+      } else if (exported && wanted !== null) {
+        const missing = wanted.filter((want) => !exported[1].split(", ").includes(want));
+        if (missing.length) throw new Error(`${from}: src/${name} does not export ${missing}`);
+      } else if (wanted !== null && /^(import|export)\b/.test(line)) {
+        throw new Error(`src/${name}: cannot inline: ${line}`);
+      } else {
+        out.push(line);
       }
-      body.push(`// ---- end of src/${local[2]} ----`);
-    } else {
-      body.push(line);
-    }
-  });
+    });
+    return out;
+  };
+  const body = inline(entry, null, null);
   return [header(`src/${entry} and the modules it imports`), ...imports, ...body].join("\n");
 }
 

@@ -22,7 +22,7 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
+.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients node-majors cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
 
 all: build
 
@@ -68,6 +68,11 @@ $(MIDDY_STAMP): clients/node/package-lock.json
 # The client packages (clients/python, clients/node): their own suites against a live sidecar on moto.
 clients: venv build $(CLIENTS_STAMP) $(MIDDY_STAMP)
 	scripts/test-clients.sh
+
+# The Node.js client's transport and connection tests on Lambda's other Node.js majors (the
+# builds come from the npm registry into target/node-majors/; scripts/test-node-majors.sh).
+node-majors:
+	scripts/test-node-majors.sh
 
 # The client examples under examples/ run against a live sidecar on moto.
 examples: venv build
@@ -117,7 +122,7 @@ cdk-synth: $(CDK_STAMP)
 	cd layer/cdk && node --test synth.test.mjs
 
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv faketime lint build cfn-lint cdk-synth clients examples check-layer test-arm64
+test: venv faketime lint build cfn-lint cdk-synth clients node-majors examples check-layer test-arm64
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.

@@ -95,6 +95,9 @@ echo "== clients/python: pytest"
   || status=1
 echo "== clients/node: node --test"
 (cd clients/node && node --test --test-concurrency=1 --test-reporter=spec test/*.test.js) || status=1
+echo "== clients/node: connections again through node:net (SIDECACHE_CLIENT_TRANSPORT=net)"
+(cd clients/node && SIDECACHE_CLIENT_TRANSPORT=net node --test --test-reporter=spec test/connections.test.js test/transport.test.js) \
+  || status=1
 if [ "$status" -ne 0 ]; then
   echo "test-clients: a suite failed; sidecache's log:" >&2
   tail -n 40 "$work/sidecache.log" >&2

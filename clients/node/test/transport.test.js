@@ -59,6 +59,14 @@ test("under --pending-deprecation: node:net, and no deprecation warning", async 
   assert.deepEqual(await readInChild({ env: { NODE_PENDING_DEPRECATION: "1" } }), { v: "v", net: true });
 });
 
+test("under the permission model, which forbids process.binding: node:net", async () => {
+  const major = Number(process.versions.node.split(".")[0]);
+  const flags = [major >= 22 ? "--permission" : "--experimental-permission", "--allow-fs-read=*",
+    ...(major >= 25 ? ["--allow-net"] : []), // from 25 on, the model covers the network too
+    "--no-warnings"]; // Node 20 calls its permission model experimental, on stderr
+  assert.deepEqual(await readInChild({ nodeArgs: flags }), { v: "v", net: true });
+});
+
 test("a host name goes through node:net, which resolves it (a handle does no DNS)", async () => {
   assert.deepEqual(await readInChild({ host: "localhost" }), { v: "v", net: true });
 });

@@ -4,7 +4,7 @@
 // The package loads none of src/ directly: tools/build.mjs bundles this file and src/wire.mjs
 // into one module per loader, dist/sidecache.mjs for `import` and dist/sidecache.cjs for
 // `require`. At a cold start each extra module costs ~0.3 ms of CPU, and crossing over (an ES
-// module that requires CommonJS, or the reverse) 1-2 ms, against ~6 ms for the whole read
+// module that requires CommonJS, or the reverse) 1-2 ms, against ~4 ms for the whole read
 // (docs/clients-node.md, "Cold start"). Should both faces load in one process, the first one
 // to load registers the package on a global symbol and the second exports that, so there is
 // one Client and one NotFound whichever way a caller got them (no dual-package hazard).

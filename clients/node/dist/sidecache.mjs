@@ -87,6 +87,11 @@ class HandleConnection {
     this.pending = null; // text written before the connection was up
     this.writing = null; // an asynchronous write's request, kept reachable until it completes
     this.address = `${host}:${port}`;
+    // node:net's check and error: the handle's connect() aborts the process on a port that is
+    // not an unsigned 32-bit integer.
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      throw Object.assign(new RangeError(`Port should be >= 0 and < 65536. Received ${port}.`), { code: "ERR_SOCKET_BAD_PORT" });
+    }
     this.handle = new api.TCP(api.socketType);
     this.handle.onread = (arrayBuffer) => this.#read(arrayBuffer);
     const request = new api.TCPConnectWrap();
@@ -190,6 +195,7 @@ class NetConnection {
 // An IPv4 address in dotted form, as libuv parses it (no leading zeros): what a handle can
 // connect to without a DNS lookup. (No regular expression: compiling one costs more.)
 function isIPv4(host) {
+  if (typeof host !== "string") return false;
   const parts = host.split(".");
   return parts.length === 4 && parts.every((part) => part.length >= 1 && part.length <= 3
     && (part.length === 1 || part[0] !== "0") && [...part].every((c) => c >= "0" && c <= "9") && Number(part) <= 255);

@@ -8,8 +8,8 @@ import { execFile } from "node:child_process";
 import net from "node:net";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
-import { HANDLE_MAJORS, isIPv4 } from "../src/transport.mjs";
-import { Client } from "sidecache";
+import { HANDLE_MAJORS, isIPv4, transportFor } from "../src/transport.mjs";
+import { Client, Unreachable } from "sidecache";
 
 const handlesHere = HANDLE_MAJORS.includes(Number(process.versions.node.split(".")[0]));
 
@@ -30,6 +30,15 @@ const server = net.createServer((socket) => {
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const { port } = server.address();
 after(() => server.close());
+
+/** A port nothing listens on (one just bound and released). */
+async function closedPort() {
+  const probe = net.createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port: free } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return free;
+}
 
 /** In a new process: read "n" with `new Client({ host })`; what it read and whether node:net loaded. */
 async function readInChild({ face = "import", host = "127.0.0.1", nodeArgs = [], env = {} } = {}) {
@@ -85,9 +94,37 @@ test("a request too big to write at once completes on the handle too", async () 
   }
 });
 
+test("a port that is no port is an error, not a crash, on either transport", async () => {
+  for (const bad of ["not-a-port", -1, 65536, 1.5]) {
+    const client = new Client({ port: bad, token: "t", startupWaitMs: 0 });
+    await assert.rejects(client.parameter("n"), (error) => error instanceof Unreachable && error.errorType === "ERR_SOCKET_BAD_PORT", String(bad));
+    client.close();
+  }
+});
+
+test("a connection destroyed while connecting ends once; a refused one reports ECONNREFUSED", async () => {
+  const open = await transportFor("127.0.0.1");
+  const ends = [];
+  for (let i = 0; i < 20; i++) {
+    let count = 0;
+    ends.push(new Promise((resolve) => {
+      const connection = open("127.0.0.1", port, () => assert.fail("no bytes were asked for"), (error) => resolve([++count, error]));
+      connection.write("GET / HTTP/1.1\r\n\r\n"); // queued until connected: never sent
+      connection.destroy();
+      connection.destroy();
+      connection.write("more");
+      connection.ref();
+    }));
+  }
+  assert.deepEqual(await Promise.all(ends), Array(20).fill([1, null]));
+  const nobody = await closedPort();
+  const refused = await new Promise((resolve) => open("127.0.0.1", nobody, () => {}, resolve));
+  assert.equal(refused.code, "ECONNREFUSED");
+});
+
 test("isIPv4: dotted IPv4 addresses only, as libuv parses them", () => {
   for (const host of ["127.0.0.1", "0.0.0.0", "10.1.2.255", "169.254.170.2"]) assert.ok(isIPv4(host), host);
-  for (const host of ["localhost", "::1", "127.0.0", "127.0.0.1.1", "256.0.0.1", "127.0.0.01", "1.2.3.-4", "1.2.3.4 ", "1..2.3", "0x7f.0.0.1", ""]) {
+  for (const host of [undefined, 127, "localhost", "::1", "127.0.0", "127.0.0.1.1", "256.0.0.1", "127.0.0.01", "1.2.3.-4", "1.2.3.4 ", "1..2.3", "0x7f.0.0.1", ""]) {
     assert.ok(!isIPv4(host), host);
   }
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import net from "node:net";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
 import { HANDLE_MAJORS, isIPv4, transportFor } from "../src/transport.mjs";
@@ -89,6 +90,21 @@ test("a request too big to write at once completes on the handle too", async () 
     assert.equal(await client.parameter(name), "v");
     assert.ok(heads.at(-1) > name.length, `the server got a head of ${heads.at(-1)} bytes`);
     assert.equal(await client.parameter("n"), "v", "the connection serves the next request");
+  } finally {
+    client.close();
+  }
+});
+
+test("AsyncLocalStorage context is the caller's after each read (concurrent callers)", async () => {
+  const storage = new AsyncLocalStorage();
+  const client = new Client({ port, token: "t" });
+  try {
+    const seen = await Promise.all([1, 2, 3, 4, 5, 6].map((id) => storage.run({ id }, async () => {
+      await client.parameter("n");
+      await client.parameter("n");
+      return storage.getStore()?.id;
+    })));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
   } finally {
     client.close();
   }

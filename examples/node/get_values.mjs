@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Read a parameter, a secret and an S3 object through sidecache with the `sidecache` package
-// (clients/node: ES module and CommonJS, no dependencies, a kept-alive connection over node:net).
+// (clients/node: ES module and CommonJS, no dependencies, a kept-alive connection on libuv's
+// TCP handle, or node:net).
 // Usage: node get_values.mjs [PARAMETER_NAME SECRET_ID S3_URI]  (or set those environment variables)
 // In a function with the sidecache layer (or after `npm install ./clients/node`): import { Client } from "sidecache";
 import { open } from "node:fs/promises";

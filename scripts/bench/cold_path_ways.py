@@ -125,9 +125,15 @@ const answer = await ssm.send(new GetParameterCommand({ Name: process.env.PARAME
 const value = answer.Parameter.Value;
 """
 
+# Lambda's Node.js runtime interface client imports node:http (and so node:net) before it loads
+# the handler: the same two ways with that done before the clock starts.
+_JS_AS_IN_LAMBDA = 'await import("node:http");\n'
+
 NODE_WAYS = [
     ("sidecache client", _JS_START + _JS_CLIENT + _JS_END),
     ("raw node:net (floor)", _JS_START + _JS_RAW + _JS_END),
+    ("sidecache client, node:http loaded before (as Lambda's runtime does)", _JS_AS_IN_LAMBDA + _JS_START + _JS_CLIENT + _JS_END),
+    ("raw node:net, node:http loaded before (as Lambda's runtime does)", _JS_AS_IN_LAMBDA + _JS_START + _JS_RAW + _JS_END),
     ("AWS docs' snippet (node:http)", _JS_START + _JS_DOCS + _JS_END),
     ("fetch", _JS_START + _JS_FETCH + _JS_END),
     ("AWS SDK v3 @aws-sdk/client-ssm, no extension", _JS_START + _JS_SDK + _JS_END),

@@ -165,6 +165,8 @@ class HandleConnection {
 class NetConnection {
   constructor(net, host, port, onData, onClose) {
     let error = null;
+    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
+    // 'connect' listener, a cost at the first request.
     this.socket = net.connect({ port, host, noDelay: true });
     this.socket.on("data", onData);
     this.socket.on("error", (cause) => (error = cause)); // 'close' follows and reports it
@@ -416,8 +418,9 @@ class ConnectionPool {
     for (;;) {
       if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
       if (this.open < this.maxConnections) {
+        const connection = new Connection(this); // throws for a port that is no port: no slot taken
         this.open += 1;
-        return { connection: new Connection(this), reused: false };
+        return { connection, reused: false };
       }
       await new Promise((resolve) => this.waiting.push(resolve));
     }

@@ -145,6 +145,8 @@ class HandleConnection {
 class NetConnection {
   constructor(net, host, port, onData, onClose) {
     let error = null;
+    // noDelay as an option: socket.setNoDelay() on a socket still connecting waits on a
+    // 'connect' listener, a cost at the first request.
     this.socket = net.connect({ port, host, noDelay: true });
     this.socket.on("data", onData);
     this.socket.on("error", (cause) => (error = cause)); // 'close' follows and reports it

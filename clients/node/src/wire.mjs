@@ -211,8 +211,9 @@ class ConnectionPool {
     for (;;) {
       if (!fresh && this.idle.length) return { connection: this.idle.pop(), reused: true };
       if (this.open < this.maxConnections) {
+        const connection = new Connection(this); // throws for a port that is no port: no slot taken
         this.open += 1;
-        return { connection: new Connection(this), reused: false };
+        return { connection, reused: false };
       }
       await new Promise((resolve) => this.waiting.push(resolve));
     }

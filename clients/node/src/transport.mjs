@@ -191,4 +191,4 @@ async function transportFor(host) {
   return (address, port, onData, onClose) => new NetConnection(net, address, port, onData, onClose);
 }
 
-export { transportFor, handleApi, isIPv4, HANDLE_MAJORS };
+export { transportFor, isIPv4, HANDLE_MAJORS };

@@ -3,7 +3,7 @@
 //! Routes parse requests and shape responses; `App` picks the cache key and TTL, and on a miss
 //! fetches, counts and renders the value once, so that every later hit just sends bytes.
 
-use crate::auth::TokenSource;
+use crate::auth::Auth;
 use crate::cache::{
     CacheKey, Entry, Lifetimes, Outcome, Refreshable, Renewal, TtlJitter, ValueCache, GIVE_UP_AFTER,
 };
@@ -11,8 +11,8 @@ use crate::config::{Config, MetricsMode};
 use crate::error::{classify, AppError};
 use crate::metrics::Metrics;
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, PathRequest, SecretRequest, Service,
-    UpstreamError,
+    ForwardAnswer, ForwardRequest, ObjectFetch, ObjectRequest, Parameter, ParameterRequest,
+    PathRequest, SecretRequest, Service, UpstreamError,
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
@@ -42,7 +42,10 @@ const BINARY: HeaderValue = HeaderValue::from_static("application/octet-stream")
 const MIN_S3_KEEP: Duration = Duration::from_secs(1);
 
 pub struct App {
-    pub token: TokenSource,
+    /// Who may read: the token header or a SigV4 signature.
+    pub auth: Auth,
+    /// The region values are read in when a request names none (`AWS_REGION`).
+    pub region: Option<String>,
     cache: Arc<ValueCache>,
     /// S3 objects: a cache of their own, weighed by file size against `SIDECACHE_S3_MAX_BYTES`.
     objects: Arc<ValueCache>,
@@ -67,7 +70,7 @@ impl App {
     pub fn new(
         config: &Config,
         upstream: Arc<dyn Upstream>,
-        token: TokenSource,
+        auth: Auth,
         stats: Arc<Stats>,
     ) -> Self {
         let bounds = Bounds::of(config);
@@ -76,7 +79,8 @@ impl App {
             negative_ttl: config.negative_ttl,
         };
         App {
-            token,
+            auth,
+            region: config.region.clone(),
             cache: Arc::new(ValueCache::new(
                 Some(bounds.cache_entries),
                 bounds.cache_bytes,
@@ -291,6 +295,34 @@ impl App {
         };
         let count = self.cache.invalidate(matches) + self.objects.invalidate(matches);
         tracing::info!(?what, count, "invalidated");
+        count
+    }
+
+    /// An AWS JSON 1.1 call passed through to its service (`awsapi`), counted as an upstream
+    /// call; AWS's answer, whatever its status.
+    pub async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, AppError> {
+        self.counted(request.service, self.upstream.forward(request))
+            .await
+    }
+
+    /// After a write through sidecache: drops every cached value of these names (any
+    /// selector, region or decryption flag) and, for SSM, the by-path trees they sit under.
+    pub fn invalidate_written(&self, service: Service, names: &[String]) -> u64 {
+        if names.is_empty() {
+            return 0;
+        }
+        let count = self.cache.invalidate(|key| {
+            key.service == service
+                && names.iter().any(|name| {
+                    *key.name == **name || (lookups::is_tree(key) && name.starts_with(&*key.name))
+                })
+        });
+        tracing::info!(
+            service = service.label(),
+            names = names.len(),
+            count,
+            "invalidated after a write"
+        );
         count
     }
 

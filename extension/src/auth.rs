@@ -1,10 +1,19 @@
-//! Who may read: the `X-Aws-Parameters-Secrets-Token` header, and no forwarded requests.
+//! Who may read: the `X-Aws-Parameters-Secrets-Token` header, or an AWS SigV4 signature made
+//! with the credentials the extension runs with (a stock SDK's requests); and no forwarded
+//! requests.
 //!
-//! The token guards against SSRF: a handler tricked into fetching a URL cannot set the header.
-//! For the same reason anything carrying `X-Forwarded-For` (a proxy in the path) is refused.
+//! The token guards against SSRF: a handler tricked into fetching a URL cannot set the header,
+//! nor sign the request. For the same reason anything carrying `X-Forwarded-For` (a proxy in the
+//! path) is refused.
+
+mod signatures;
+pub mod sigv4;
+
+pub use signatures::{Refusal, Signatures};
 
 use crate::error::AppError;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use sigv4::SignedRequest;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -15,15 +24,61 @@ use subtle::ConstantTimeEq;
 // Constant names: comparing with them is a length check and a `memcmp`, no parsing.
 pub const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-aws-parameters-secrets-token");
 const FORWARDED_HEADER: HeaderName = HeaderName::from_static("x-forwarded-for");
+const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+/// SHA-256 of an empty body: what every GET signs.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 /// How often a token file is checked for changes while the presented token keeps matching.
 const FILE_RECHECK: Duration = Duration::from_secs(1);
 /// Refreshes of credential-derived tokens on a mismatch are bounded, as each may call out.
 const CREDENTIALS_RECHECK: Duration = Duration::from_secs(1);
 
-/// Resolves the session token of the credentials the extension runs with (SnapStart and
-/// containers have no `AWS_SESSION_TOKEN`). Implemented by the AWS module.
-pub trait SessionTokenSource: Send + Sync {
-    fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>>;
+/// The credentials the extension runs with: what signatures are checked against, and whose
+/// session token may be the token header's value. Implemented by the AWS module.
+#[derive(Clone)]
+pub struct Identity {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret or the token.
+        f.debug_struct("Identity")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves the credentials the extension runs with (SnapStart and containers have none in the
+/// environment; they may rotate).
+pub trait CredentialSource: Send + Sync {
+    fn credentials(&self) -> Pin<Box<dyn Future<Output = Option<Identity>> + Send + '_>>;
+}
+
+/// Everything that decides who may read.
+pub struct Auth {
+    pub token: TokenSource,
+    pub signatures: Signatures,
+}
+
+impl Auth {
+    /// After a SnapStart restore: credentials (and the session token) are new.
+    pub fn restored(&self) {
+        self.token.restored();
+        self.signatures.restored();
+    }
+}
+
+/// Who asked, as far as reading needs to know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The region a SigV4 request was signed for (its SDK client's region).
+    pub signed_region: Option<String>,
+    /// The service it was signed for (`ssm`, `secretsmanager`, `s3`).
+    pub signed_service: Option<String>,
 }
 
 /// The expected value of the token header.
@@ -40,7 +95,7 @@ pub struct FileToken {
 }
 
 pub struct CredentialsToken {
-    source: Arc<dyn SessionTokenSource>,
+    source: Arc<dyn CredentialSource>,
     /// The session token last resolved; empty (matching nothing) until one is.
     current: RwLock<Arc<[u8]>>,
     last_refresh: Mutex<Instant>,
@@ -83,14 +138,14 @@ impl TokenSource {
     /// at start-up (INIT makes no call it need not, and credentials change at a restore): the
     /// container token is accepted at once, the session token once presented.
     pub async fn credentials(
-        source: Arc<dyn SessionTokenSource>,
+        source: Arc<dyn CredentialSource>,
         container: Option<&str>,
     ) -> Option<Self> {
         let (current, last_refresh) = match container {
             // The first session token presented may be resolved at once.
             Some(_) => (Arc::from(&b""[..]), Instant::now() - CREDENTIALS_RECHECK),
             None => (
-                Arc::from(source.session_token().await?.into_bytes()),
+                Arc::from(session_token(&*source).await?.into_bytes()),
                 Instant::now(),
             ),
         };
@@ -131,6 +186,10 @@ impl TokenSource {
             .then_some(true),
         }
     }
+}
+
+async fn session_token(source: &dyn CredentialSource) -> Option<String> {
+    source.credentials().await?.session_token
 }
 
 fn read_token_file(path: &PathBuf) -> std::io::Result<(Arc<[u8]>, Option<SystemTime>)> {
@@ -199,7 +258,7 @@ impl CredentialsToken {
             *last = Instant::now();
         }
         // Credentials rotate (containers, SnapStart restore): the caller may hold the new one.
-        match self.source.session_token().await {
+        match session_token(&*self.source).await {
             Some(token) => {
                 let token: Arc<[u8]> = Arc::from(token.into_bytes());
                 *self.current.write().expect("token lock") = token.clone();
@@ -214,42 +273,119 @@ impl CredentialsToken {
     }
 }
 
-/// For endpoints that need the token: no forwarded request, and the right token.
-pub async fn authorize(
-    token: &TokenSource,
-    headers: &HeaderMap,
-    path: &str,
-) -> Result<(), AppError> {
-    let presented = presented_token(headers)?;
-    if token.verify(presented.as_bytes()).await {
-        Ok(())
-    } else {
-        tracing::debug!(path, "rejected request with a wrong token");
-        Err(AppError::InvalidToken)
+/// The proofs a request carries, found in one pass over its few headers, comparing names,
+/// instead of hashed look-ups (hashing the 30-byte token header name alone cost ~285
+/// instructions).
+#[derive(Default)]
+pub struct Proofs<'a> {
+    pub token: Option<&'a HeaderValue>,
+    pub authorization: Option<&'a HeaderValue>,
+    pub amz_date: Option<&'a HeaderValue>,
+    pub security_token: Option<&'a HeaderValue>,
+}
+
+impl<'a> Proofs<'a> {
+    /// The first value of each, unless the request was forwarded.
+    pub fn of(headers: &'a HeaderMap) -> Result<Self, AppError> {
+        let mut proofs = Proofs::default();
+        for (name, value) in headers {
+            let slot = if *name == FORWARDED_HEADER {
+                return Err(AppError::Forwarded);
+            } else if *name == TOKEN_HEADER {
+                &mut proofs.token
+            } else if *name == header::AUTHORIZATION {
+                &mut proofs.authorization
+            } else if *name == AMZ_DATE {
+                &mut proofs.amz_date
+            } else if *name == SECURITY_TOKEN {
+                &mut proofs.security_token
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        Ok(proofs)
+    }
+
+    /// The SigV4 `Authorization` header, read.
+    pub fn signature(&self) -> Option<Result<sigv4::Authorization<'a>, AppError>> {
+        let value = self.authorization?;
+        Some(
+            value
+                .to_str()
+                .map_err(|_| sigv4::SigV4Error::Malformed("the header is not visible ASCII"))
+                .and_then(sigv4::parse_authorization)
+                .map_err(|e| AppError::Signature(Refusal::Malformed(e))),
+        )
     }
 }
 
-/// `authorize` decided without waiting; `false` also when it cannot be (then `authorize`
-/// decides, and says why).
-pub fn authorized_now(token: &TokenSource, headers: &HeaderMap) -> bool {
-    presented_token(headers)
-        .is_ok_and(|presented| token.verify_now(presented.as_bytes()) == Some(true))
+/// A request as the authorizer sees it: its line, its headers and the hash of its body.
+pub struct Asked<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// Hex SHA-256 of the body ([`EMPTY_SHA256`] for a GET), or what `x-amz-content-sha256`
+    /// says for S3.
+    pub payload_hash: &'a str,
 }
 
-/// The token header's first value, unless the request was forwarded. One pass over the few
-/// headers a request has, comparing names, instead of two hashed look-ups (hashing the 30-byte
-/// token header name alone cost ~285 instructions).
-fn presented_token(headers: &HeaderMap) -> Result<&HeaderValue, AppError> {
+/// For every endpoint but `/ping`: no forwarded request, and the right token or a valid
+/// signature. The token, when present, decides.
+pub async fn authorize(auth: &Auth, asked: &Asked<'_>) -> Result<Caller, AppError> {
+    let proofs = Proofs::of(asked.headers)?;
+    if let Some(token) = proofs.token {
+        return if auth.token.verify(token.as_bytes()).await {
+            Ok(Caller::default())
+        } else {
+            tracing::debug!(path = asked.path, "rejected request with a wrong token");
+            Err(AppError::InvalidToken)
+        };
+    }
+    let Some(signature) = proofs.signature() else {
+        return Err(AppError::MissingToken);
+    };
+    let signature = signature?;
+    let request = SignedRequest {
+        method: asked.method,
+        path: asked.path,
+        query: asked.query,
+        headers: asked.headers,
+        payload_hash: asked.payload_hash,
+    };
+    let amz_date = proofs.amz_date.and_then(|v| v.to_str().ok());
+    let security_token = proofs.security_token.map(HeaderValue::as_bytes);
+    match auth
+        .signatures
+        .verify(&request, &signature, amz_date, security_token)
+        .await
+    {
+        Ok(()) => Ok(Caller {
+            signed_region: Some(signature.scope.region.to_owned()),
+            signed_service: Some(signature.scope.service.to_owned()),
+        }),
+        Err(refusal) => {
+            // The reason only: never the signature, the key or the token.
+            tracing::debug!(path = asked.path, %refusal, "rejected a signed request");
+            Err(AppError::Signature(refusal))
+        }
+    }
+}
+
+/// `authorize` decided without waiting, for a GET's token; `false` also when it cannot be
+/// (a signed request, a token that may have rotated: then `authorize` decides, and says why).
+pub fn authorized_now(token: &TokenSource, headers: &HeaderMap) -> bool {
     let mut presented = None;
     for (name, value) in headers {
-        if *name == FORWARDED_HEADER {
-            return Err(AppError::Forwarded);
+        if *name == FORWARDED_HEADER || *name == header::AUTHORIZATION {
+            return false;
         }
         if *name == TOKEN_HEADER && presented.is_none() {
             presented = Some(value);
         }
     }
-    presented.ok_or(AppError::MissingToken)
+    presented.is_some_and(|presented| token.verify_now(presented.as_bytes()) == Some(true))
 }
 
 /// For endpoints without a token (`/ping`): still no forwarded requests.
@@ -313,9 +449,13 @@ mod tests {
 
     struct Rotating(Mutex<Vec<&'static str>>);
 
-    impl SessionTokenSource for Rotating {
-        fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
-            let next = self.0.lock().unwrap().pop().map(str::to_owned);
+    impl CredentialSource for Rotating {
+        fn credentials(&self) -> Pin<Box<dyn Future<Output = Option<Identity>> + Send + '_>> {
+            let next = self.0.lock().unwrap().pop().map(|token| Identity {
+                access_key_id: "AKID".into(),
+                secret_access_key: "secret".into(),
+                session_token: Some(token.to_owned()),
+            });
             Box::pin(async move { next })
         }
     }

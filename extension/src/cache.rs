@@ -25,7 +25,7 @@ mod key;
 mod renewal;
 mod store;
 
-pub use entry::{Entry, Freshness, Outcome};
+pub use entry::{ApiShape, Entry, Freshness, Outcome, TreeItems};
 pub use key::{CacheKey, KeyView};
 pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
 use store::{Index, Store};

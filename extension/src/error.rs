@@ -3,6 +3,7 @@
 //! Bodies are `{"__type": "<Code>", "message": "<text>"}`. Messages name the request's inputs
 //! (a parameter name, a query key) but never a value, the token or a header's contents.
 
+use crate::auth::Refusal;
 use crate::model::{UpstreamError, UpstreamErrorKind};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +23,33 @@ pub enum AppError {
     MissingToken,
     #[error("invalid X-Aws-Parameters-Secrets-Token header")]
     InvalidToken,
+    /// A SigV4-signed request that does not verify with the extension's credentials.
+    #[error("{0}")]
+    Signature(Refusal),
     #[error("no such endpoint: {0}")]
     UnknownEndpoint(String),
+    /// An AWS API request (`X-Amz-Target`) for an operation that does not exist.
+    #[error("{0}")]
+    UnknownOperation(String),
+    /// An AWS API request body that is not the JSON the operation takes.
+    #[error("{0}")]
+    Serialization(String),
+    /// An AWS API request whose input breaks the operation's constraints, in AWS's words.
+    #[error("{0}")]
+    Validation(String),
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout { seconds: u64 },
+    /// An S3 operation sidecache does not serve (it reads objects; it does not proxy writes).
+    #[error("{0}")]
+    NotImplemented(String),
+    /// An S3 `Range` that starts past the object's end.
+    #[error("the requested range is not satisfiable")]
+    InvalidRange,
+    /// A `NextToken` that no page of this request gave.
+    #[error("the NextToken is not one this request's pages gave")]
+    InvalidNextToken,
     #[error("the object is larger than SIDECACHE_S3_MAX_OBJECT_BYTES ({limit} bytes)")]
     ObjectTooLarge { limit: u64 },
     #[error("the S3 cache directory is full")]
@@ -60,8 +86,18 @@ impl AppError {
             | AppError::InvalidParameter { .. }
             | AppError::UnknownParameter(_)
             | AppError::Forwarded => StatusCode::BAD_REQUEST,
-            AppError::MissingToken | AppError::InvalidToken => StatusCode::FORBIDDEN,
+            AppError::MissingToken | AppError::InvalidToken | AppError::Signature(_) => {
+                StatusCode::FORBIDDEN
+            }
             AppError::UnknownEndpoint(_) => StatusCode::NOT_FOUND,
+            AppError::UnknownOperation(_)
+            | AppError::Serialization(_)
+            | AppError::Validation(_) => StatusCode::BAD_REQUEST,
+            AppError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::InvalidNextToken => StatusCode::BAD_REQUEST,
+            AppError::InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,7 +114,24 @@ impl AppError {
             AppError::Forwarded => "ForwardedRequestRefused",
             AppError::MissingToken => "MissingToken",
             AppError::InvalidToken => "InvalidToken",
+            AppError::Signature(refusal) => match refusal {
+                Refusal::Malformed(_) => "IncompleteSignatureException",
+                Refusal::Expired(_) | Refusal::Mismatch | Refusal::WrongService { .. } => {
+                    "InvalidSignatureException"
+                }
+                Refusal::UnknownAccessKey
+                | Refusal::InvalidSecurityToken
+                | Refusal::NoCredentials => "UnrecognizedClientException",
+            },
             AppError::UnknownEndpoint(_) => "UnknownEndpoint",
+            AppError::UnknownOperation(_) => "UnknownOperationException",
+            AppError::Serialization(_) => "SerializationException",
+            AppError::Validation(_) => "ValidationException",
+            AppError::BodyTooLarge { .. } => "RequestEntityTooLargeException",
+            AppError::BodyTimeout { .. } => "RequestTimeoutException",
+            AppError::NotImplemented(_) => "NotImplemented",
+            AppError::InvalidRange => "InvalidRange",
+            AppError::InvalidNextToken => "InvalidNextToken",
             AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
             AppError::StorageFull => "InsufficientStorage",
             AppError::Storage(_) => "StorageError",

@@ -5,6 +5,7 @@ pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod aws;
+pub mod awsapi;
 pub mod cache;
 pub mod config;
 pub mod error;

@@ -5,7 +5,7 @@
 //! so we must already be listening; we serve during INIT as well as INVOKE.
 
 use crate::app::App;
-use crate::auth::{SessionTokenSource, TokenSource};
+use crate::auth::{Auth, CredentialSource, Signatures, TokenSource};
 use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
@@ -98,11 +98,19 @@ type Running = (
 async fn start(config: Config) -> Result<Running, StartError> {
     // The baseline a SnapStart restore is told from: taken before anything is cached.
     timeline::now();
+    for (name, value) in &config.endpoints_naming_us {
+        tracing::info!(
+            "{name}={value} names sidecache itself: its own calls ignore it and go to AWS (or AWS_ENDPOINT_URL when that is set elsewhere)"
+        );
+    }
     let listeners = bind(&config).await?;
     let stats = Arc::new(Stats::default());
     let upstream = Arc::new(AwsUpstream::new(&config));
-    let token = token_source(&config.token, upstream.clone()).await?;
-    let app = Arc::new(App::new(&config, upstream, token, stats));
+    let auth = Auth {
+        token: token_source(&config.token, upstream.clone()).await?,
+        signatures: Signatures::new(upstream.clone()),
+    };
+    let app = Arc::new(App::new(&config, upstream, auth, stats));
     // Not fatal: parameters and secrets still work; S3 requests will report the problem.
     match app.prepare_object_dir() {
         Ok(0) => {}
@@ -130,7 +138,8 @@ async fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// Binds every configured address. The first must succeed; later ones (`::1` by default) may
-/// be unavailable where IPv6 is off, which only costs the IPv6 loopback.
+/// be unavailable where IPv6 is off, which only costs the IPv6 loopback. Cloud Extensions'
+/// port, when asked for, is never fatal: its own runtime may hold it (attached as well).
 async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
     let mut listeners = Vec::new();
     for (i, ip) in config.listen.iter().enumerate() {
@@ -152,12 +161,27 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
             Err(error) => tracing::debug!(%addr, %error, "optional address unavailable"),
         }
     }
+    if let Some(port) = config.cloud_extensions_port {
+        for (i, ip) in config.listen.iter().enumerate() {
+            let addr = SocketAddr::new(*ip, port);
+            match TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!(%addr, "listening (Cloud Extensions' port)");
+                    listeners.push(listener);
+                }
+                Err(error) if i == 0 => {
+                    tracing::warn!(%addr, %error, "cannot listen on Cloud Extensions' port; serving on the main port only")
+                }
+                Err(error) => tracing::debug!(%addr, %error, "optional address unavailable"),
+            }
+        }
+    }
     Ok(listeners)
 }
 
 async fn token_source(
     config: &TokenConfig,
-    credentials: Arc<dyn SessionTokenSource>,
+    credentials: Arc<dyn CredentialSource>,
 ) -> Result<TokenSource, StartError> {
     let fail = |message: String| StartError {
         error_type: "Extension.NoTokenSource",

@@ -4,7 +4,7 @@
 //! Field names of [`Parameter`] and [`Secret`] are those of AWS's Parameters and Secrets
 //! extension, so its users change no code; absent fields serialise as `null`, as there.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -89,7 +89,8 @@ pub struct SecretRequest {
     pub target: Target,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Also read back from a cached answer, to render it in the AWS API's own shape (`awsapi`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Parameter {
     #[serde(rename = "ARN")]
@@ -114,7 +115,7 @@ impl Parameter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Secret {
     #[serde(rename = "ARN")]
@@ -224,4 +225,26 @@ pub struct SecretError {
     pub secret_id: String,
     pub error_code: String,
     pub message: String,
+}
+
+/// An AWS JSON 1.1 call (SSM or Secrets Manager) that sidecache does not answer from its
+/// cache: sent on to the service as it came, signed again with the extension's credentials.
+#[derive(Debug, Clone)]
+pub struct ForwardRequest {
+    pub service: Service,
+    /// The operation, as its `X-Amz-Target` names it (`AmazonSSM.PutParameter`).
+    pub operation: String,
+    pub content_type: String,
+    pub body: bytes::Bytes,
+    /// The region the caller signed for (its SDK client's), or the extension's own.
+    pub target: Target,
+}
+
+/// The service's answer to a forwarded call, relayed to the caller unchanged.
+#[derive(Debug, Clone)]
+pub struct ForwardAnswer {
+    pub status: u16,
+    /// The headers worth relaying: the content type, AWS's request id and error type.
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
 }

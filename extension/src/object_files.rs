@@ -35,6 +35,14 @@ impl StoredFile {
         std::fs::metadata(&self.path).is_ok_and(|m| m.ino() == self.inode)
     }
 
+    /// The file opened for reading, if it is still the one this entry wrote (a refresh may have
+    /// renamed a newer version over the path since; an eviction may have deleted it).
+    pub fn open_current(&self) -> Option<std::fs::File> {
+        let file = std::fs::File::open(&self.path).ok()?;
+        let metadata = file.metadata().ok()?;
+        (metadata.ino() == self.inode).then_some(file)
+    }
+
     /// Deletes the file if it is still the one this entry wrote.
     pub fn remove_if_current(&self) {
         if self.exists() {

@@ -41,7 +41,7 @@ pub fn watch(app: Arc<App>, items: Vec<PrefetchItem>, at_init: bool) {
 }
 
 fn restored(app: &Arc<App>, items: &[PrefetchItem]) {
-    app.token.restored();
+    app.auth.restored();
     prefetch::spawn(app.clone(), items.to_vec());
 }
 

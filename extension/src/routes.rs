@@ -11,7 +11,8 @@ mod body;
 pub use body::{Reply, ReplyBody};
 
 use crate::app::{App, VERSION};
-use crate::auth;
+use crate::auth::{self, Asked, EMPTY_SHA256};
+use crate::awsapi;
 use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::query::{self, Format};
@@ -27,6 +28,8 @@ const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// The Secrets Manager Agent's path form: `GET /v1/<secretId>`.
 const SECRET_AT: &str = "/v1/";
+/// Cloud Extensions' path form: `GET /secretsmanager/<secretId>` (`get` is the query form).
+const SECRET_UNDER: &str = "/secretsmanager/";
 
 /// What a path names. Value endpoints answer with or without a trailing `/`, as the AWS
 /// extension does.
@@ -37,8 +40,9 @@ enum Endpoint {
     ParametersMany,
     ParametersByPath,
     Secret,
-    /// `/v1/<secretId>`: the Secrets Manager Agent's path form of `Secret`.
-    SecretAt,
+    /// `/v1/<secretId>` (the Secrets Manager Agent's path form of `Secret`) and
+    /// `/secretsmanager/<secretId>` (Cloud Extensions'); the id starts at the offset.
+    SecretAt(usize),
     SecretsMany,
     Object,
     Stats,
@@ -64,13 +68,22 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
         "/s3/get" | "/s3/get/" => (Object, Method::GET),
         "/stats" => (Stats, Method::GET),
         "/cache/invalidate" => (Invalidate, Method::POST),
-        _ if path.starts_with(SECRET_AT) => (SecretAt, Method::GET),
+        _ if path.starts_with(SECRET_AT) => (SecretAt(SECRET_AT.len()), Method::GET),
+        _ if path.starts_with(SECRET_UNDER) => (SecretAt(SECRET_UNDER.len()), Method::GET),
         _ => return None,
     })
 }
 
-/// Answers one request. Unknown paths are 404 and wrong methods 405 before any token check.
-pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
+/// Answers one request: in AWS's own APIs when it speaks one (`awsapi`), else from the table.
+/// Unknown paths are 404 and wrong methods 405 before any token check.
+pub async fn dispatch<B>(app: &App, request: http::Request<B>) -> Reply
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if let Some(api) = awsapi::recognise(&request) {
+        return awsapi::serve(app, api, request).await;
+    }
     let path = request.uri().path();
     let Some((endpoint, method)) = endpoint(path) else {
         return error(AppError::UnknownEndpoint(path.chars().take(200).collect()));
@@ -83,7 +96,19 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
     let headers = request.headers();
     let checked = match endpoint {
         Endpoint::Ping => auth::not_forwarded(headers),
-        _ => auth::authorize(&app.token, headers, path).await,
+        // The token header, or (Cloud Extensions' clients) a signature over the GET.
+        _ => auth::authorize(
+            &app.auth,
+            &Asked {
+                method: request.method().as_str(),
+                path,
+                query: request.uri().query(),
+                headers,
+                payload_hash: EMPTY_SHA256,
+            },
+        )
+        .await
+        .map(|_| ()),
     };
     if let Err(e) = checked {
         return error(e);
@@ -95,7 +120,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
         Endpoint::ParametersMany => get_parameters_many(app, query).await,
         Endpoint::ParametersByPath => get_parameters_by_path(app, query).await,
         Endpoint::Secret => get_secret(app, query).await,
-        Endpoint::SecretAt => get_secret_at(app, &path[SECRET_AT.len()..], query).await,
+        Endpoint::SecretAt(at) => get_secret_at(app, &path[at..], query).await,
         Endpoint::SecretsMany => get_secrets_many(app, query).await,
         Endpoint::Object => get_object(app, query).await,
         Endpoint::Stats => Ok(body::from_axum(Json(app.stats_report()).into_response())),
@@ -117,7 +142,7 @@ pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
     if let Endpoint::Ping = endpoint {
         return auth::not_forwarded(headers).is_ok().then(ping);
     }
-    if !auth::authorized_now(&app.token, headers) {
+    if !auth::authorized_now(&app.auth.token, headers) {
         return None;
     }
     let query = request.uri().query();
@@ -134,8 +159,8 @@ pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
             let (request, options) = query::secret_request(query).ok()?;
             (app.cached_secret(&request, options)?, options.format)
         }
-        Endpoint::SecretAt => {
-            let id = &request.uri().path()[SECRET_AT.len()..];
+        Endpoint::SecretAt(at) => {
+            let id = &request.uri().path()[at..];
             let (request, options) = query::secret_path_request(id, query).ok()?;
             (app.cached_secret(&request, options)?, options.format)
         }

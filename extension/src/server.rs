@@ -224,7 +224,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
         }
         let app = self.app.clone();
         Either::Right(Box::pin(async move {
-            Ok(routes::dispatch(&app, &request).await)
+            Ok(routes::dispatch(&app, request).await)
         }))
     }
 }

@@ -2,8 +2,9 @@
 //! stub to `App::new`. Nothing outside the `aws` module sees an SDK type.
 
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
-    PathRequest, Secret, SecretRequest, SecretsBatchRequest, SecretsFound, UpstreamError,
+    ForwardAnswer, ForwardRequest, ObjectFetch, ObjectRequest, Parameter, ParameterRequest,
+    ParametersFound, ParametersRequest, PathRequest, Secret, SecretRequest, SecretsBatchRequest,
+    SecretsFound, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
@@ -33,6 +34,9 @@ pub trait Upstream: Send + Sync {
         request: &ObjectRequest,
         if_none_match: Option<&str>,
     ) -> Result<ObjectFetch, UpstreamError>;
+    /// An AWS JSON 1.1 call passed through to its service, signed with the extension's
+    /// credentials; the service's answer, whatever its status.
+    async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, UpstreamError>;
     /// Figures of the SDK client cache, for `/stats`.
     fn clients_report(&self) -> ClientsReport;
 }

@@ -66,6 +66,37 @@ impl App {
         request: &ParametersRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
+        let (found, outcome) = self.parameters_found(request, options).await?;
+        let mut parameters = Vec::new();
+        let mut invalid_parameters = Vec::new();
+        for (full, entry) in request.names.iter().zip(&found) {
+            match entry {
+                Some(entry) => {
+                    let stored: StoredParameter =
+                        serde_json::from_slice(&entry.json).map_err(|e| {
+                            AppError::Storage(format!("cached parameter unreadable: {e}"))
+                        })?;
+                    parameters.push(stored.parameter);
+                }
+                None => invalid_parameters.push(full.as_str()),
+            }
+        }
+        let body = ManyBody {
+            parameters,
+            invalid_parameters,
+            result_metadata: ResultMetadata {},
+        };
+        Ok((render(&body), outcome))
+    }
+
+    /// Each requested name's cached entry (`None`: no such parameter or version), in request
+    /// order, and whether all came from the cache (`hit`) or not (`miss`). Rendered by
+    /// `parameters_many` in the agent's shape and by the AWS API (`awsapi`) in GetParameters'.
+    pub async fn parameters_found(
+        &self,
+        request: &ParametersRequest,
+        options: ReadOptions,
+    ) -> Result<(Vec<Option<Arc<Entry>>>, Outcome), AppError> {
         self.on_request();
         let mut wanted = request
             .names
@@ -148,25 +179,6 @@ impl App {
             }
         }
 
-        let mut parameters = Vec::new();
-        let mut invalid_parameters = Vec::new();
-        for (w, entry) in wanted.iter().zip(&found) {
-            match entry {
-                Some(entry) => {
-                    let stored: StoredParameter =
-                        serde_json::from_slice(&entry.json).map_err(|e| {
-                            AppError::Storage(format!("cached parameter unreadable: {e}"))
-                        })?;
-                    parameters.push(stored.parameter);
-                }
-                None => invalid_parameters.push(w.full),
-            }
-        }
-        let body = ManyBody {
-            parameters,
-            invalid_parameters,
-            result_metadata: ResultMetadata {},
-        };
-        Ok((render(&body), outcome))
+        Ok((found, outcome))
     }
 }

@@ -13,6 +13,15 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The selectors of a by-path tree's key (one entry holds the whole tree).
+const TREE: &str = "by-path";
+const TREE_RECURSIVE: &str = "by-path:recursive";
+
+/// Whether `key` is a by-path tree's.
+pub(super) fn is_tree(key: &CacheKey) -> bool {
+    key.service == Service::Ssm && matches!(&*key.selector, TREE | TREE_RECURSIVE)
+}
+
 impl App {
     pub(super) fn parameter_lookup(
         &self,
@@ -38,9 +47,9 @@ impl App {
             service: Service::Ssm,
             name: request.path.as_str().into(),
             selector: if request.recursive {
-                "by-path:recursive"
+                TREE_RECURSIVE
             } else {
-                "by-path"
+                TREE
             }
             .into(),
             decrypt: request.with_decryption,

@@ -64,6 +64,20 @@ impl App {
         request: &SecretsManyRequest,
         options: ReadOptions,
     ) -> Result<(Bytes, Outcome), AppError> {
+        let (answers, outcome) = self.secrets_found(request, options).await?;
+        render_answers(&answers)
+            .map(|body| (body, outcome))
+            .map_err(|e| AppError::Storage(format!("cached secret unreadable: {e}")))
+    }
+
+    /// Each requested id's cached entry (or why it has none), in request order, and whether all
+    /// came from the cache (`hit`) or not (`miss`). Rendered by `secrets_many` in the agent's
+    /// shape and by the AWS API (`awsapi`) in BatchGetSecretValue's own.
+    pub async fn secrets_found(
+        &self,
+        request: &SecretsManyRequest,
+        options: ReadOptions,
+    ) -> Result<(Vec<Result<Arc<Entry>, SecretError>>, Outcome), AppError> {
         self.on_request();
         let singles: Vec<SecretRequest> = request
             .secret_ids
@@ -132,9 +146,11 @@ impl App {
                 Err(error) => return Err(error),
             });
         }
-        render_answers(&answers)
-            .map(|body| (body, outcome))
-            .map_err(|e| AppError::Storage(format!("cached secret unreadable: {e}")))
+        let answers = answers
+            .into_iter()
+            .map(|answer| answer.expect("every id is answered or failed the request"))
+            .collect();
+        Ok((answers, outcome))
     }
 
     /// BatchGetSecretValue for the `missing` ids, 20 a call, the calls concurrently; caches
@@ -235,13 +251,13 @@ fn secret_error(request: &SecretRequest, error: &AppError) -> SecretError {
     }
 }
 
-fn render_answers(answers: &[Answer]) -> Result<Bytes, serde_json::Error> {
+fn render_answers(answers: &[Result<Arc<Entry>, SecretError>]) -> Result<Bytes, serde_json::Error> {
     let mut body = ManyBody {
         secret_values: Vec::new(),
         errors: Vec::new(),
         result_metadata: ResultMetadata {},
     };
-    for answer in answers.iter().flatten() {
+    for answer in answers {
         match answer {
             Ok(entry) => body
                 .secret_values

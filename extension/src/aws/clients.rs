@@ -9,7 +9,7 @@
 use super::credentials::EnvironmentFirst;
 use super::http::UpstreamHttp;
 use super::role::RoleCredentials;
-use crate::config::{ClientCachePolicy, Config};
+use crate::config::{ClientCachePolicy, Config, OwnListeners};
 use crate::model::{Service, Target};
 use crate::stats::{ClientsReport, Counter};
 use crate::timeline;
@@ -20,6 +20,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use moka::policy::EvictionPolicy;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
@@ -70,6 +71,8 @@ type Base = Arc<OnceCell<Arc<SdkConfig>>>;
 
 pub struct ClientCache {
     base: RwLock<Base>,
+    /// Endpoints naming these are sidecache itself: never followed (config/endpoints.rs).
+    own_listeners: OwnListeners,
     /// The restores (`timeline::restores`) the clients and the base configuration were made in.
     made_in: AtomicU32,
     http: UpstreamHttp,
@@ -100,6 +103,7 @@ impl ClientCache {
             .build();
         ClientCache {
             base: RwLock::default(),
+            own_listeners: config.own_listeners.clone(),
             made_in: AtomicU32::new(timeline::restores()),
             // Nothing is parsed or connected until the first upstream call.
             http: UpstreamHttp::new(config.ca_bundle.clone()),
@@ -141,7 +145,7 @@ impl ClientCache {
                 loader = loader.region(region);
             }
             loader = loader.credentials_provider(EnvironmentFirst::new(fallback));
-            Arc::new(loader.load().await)
+            Arc::new(without_loops(loader.load().await, &self.own_listeners))
         })
         .await
         .clone()
@@ -161,6 +165,11 @@ impl ClientCache {
         self.clients.invalidate_all();
         self.http.drop_connections();
         tracing::info!("restored: SDK clients, credentials and connections made anew");
+    }
+
+    /// The one HTTP client every SDK client uses (forwarded calls use it too).
+    pub fn http(&self) -> &UpstreamHttp {
+        &self.http
     }
 
     pub async fn get(&self, service: Service, target: &Target) -> Arc<CachedClient> {
@@ -247,4 +256,50 @@ impl ClientCache {
             evictions: self.evictions.get(),
         }
     }
+}
+
+/// `loaded` with every endpoint that names sidecache's own listener dropped: the global
+/// `AWS_ENDPOINT_URL` and the per-service ones (`AWS_ENDPOINT_URL_SSM`, ... or a profile's),
+/// which the SDK reads through the service configuration (config/endpoints.rs).
+fn without_loops(loaded: SdkConfig, own: &OwnListeners) -> SdkConfig {
+    let endpoint = loaded
+        .endpoint_url()
+        .filter(|url| !own.names(url))
+        .map(str::to_owned);
+    let mut builder = loaded.to_builder();
+    builder.set_endpoint_url(endpoint);
+    builder
+        .service_config(NoLoops {
+            loaded,
+            own: own.clone(),
+        })
+        .build()
+}
+
+/// The SDK's own service configuration, less the endpoints that name sidecache.
+#[derive(Debug)]
+struct NoLoops {
+    loaded: SdkConfig,
+    own: OwnListeners,
+}
+
+impl LoadServiceConfig for NoLoops {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let value = self.loaded.service_config()?.load_config(key)?;
+        (!self.own.names(&value)).then_some(value)
+    }
+}
+
+/// The endpoint a service's calls go to when one is configured (and does not name sidecache),
+/// as the SDK's clients resolve it: the service's own variable first, then the global one.
+pub fn configured_endpoint(base: &SdkConfig, service_id: &str) -> Option<String> {
+    let key = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    base.service_config()
+        .and_then(|config| config.load_config(key))
+        .or_else(|| base.endpoint_url().map(str::to_owned))
 }

@@ -126,6 +126,21 @@ impl UpstreamHttp {
         self.0.pools.lock().unwrap().clear();
     }
 
+    /// One request outside an SDK client (a forwarded call), with the same pools, retirement
+    /// of dead connections and timeouts.
+    pub async fn send(
+        &self,
+        request: HttpRequest,
+        connect_timeout: Option<Duration>,
+        read_timeout: Option<Duration>,
+    ) -> Result<HttpResponse, ConnectorError> {
+        let mut settings = HttpConnectorSettings::builder();
+        settings
+            .set_connect_timeout(connect_timeout)
+            .set_read_timeout(read_timeout);
+        self.clone().call(request, settings.build()).await
+    }
+
     /// The pool for requests with this connect timeout, counted in flight; a fresh one if it
     /// was idle too long or `retire` names it.
     fn checkout(

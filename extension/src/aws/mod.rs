@@ -1,21 +1,22 @@
 //! Everything that touches the AWS SDK. Other modules see only `model` types and the
-//! [`Upstream`] and [`SessionTokenSource`] traits implemented here.
+//! [`Upstream`] and [`CredentialSource`] traits implemented here.
 
 mod clients;
 mod credentials;
 mod errors;
+mod forward;
 mod http;
 mod role;
 mod s3;
 mod secrets;
 mod ssm;
 
-use crate::auth::SessionTokenSource;
+use crate::auth::{CredentialSource, Identity};
 use crate::config::Config;
 use crate::model::{
-    ObjectFetch, ObjectRequest, Parameter, ParameterRequest, ParametersFound, ParametersRequest,
-    PathRequest, Secret, SecretRequest, SecretsBatchRequest, SecretsFound, Service, Target,
-    UpstreamError,
+    ForwardAnswer, ForwardRequest, ObjectFetch, ObjectRequest, Parameter, ParameterRequest,
+    ParametersFound, ParametersRequest, PathRequest, Secret, SecretRequest, SecretsBatchRequest,
+    SecretsFound, Service, Target, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -124,17 +125,25 @@ impl Upstream for AwsUpstream {
         s3::get_object(client, request, if_none_match).await
     }
 
+    async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, UpstreamError> {
+        forward::forward(&self.clients, request).await
+    }
+
     fn clients_report(&self) -> ClientsReport {
         self.clients.report()
     }
 }
 
-impl SessionTokenSource for AwsUpstream {
-    fn session_token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+impl CredentialSource for AwsUpstream {
+    fn credentials(&self) -> Pin<Box<dyn Future<Output = Option<Identity>> + Send + '_>> {
         Box::pin(async move {
             let provider = self.clients.base().await.credentials_provider()?;
             match provider.provide_credentials().await {
-                Ok(credentials) => credentials.session_token().map(str::to_owned),
+                Ok(credentials) => Some(Identity {
+                    access_key_id: credentials.access_key_id().to_owned(),
+                    secret_access_key: credentials.secret_access_key().to_owned(),
+                    session_token: credentials.session_token().map(str::to_owned),
+                }),
                 Err(error) => {
                     tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&error), "could not resolve credentials");
                     None

@@ -4,8 +4,9 @@
 use crate::error::AppError;
 use crate::object_files::StoredFile;
 use crate::timeline::{self, Moment};
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use bytes::Bytes;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// One cached value, rendered once when fetched.
@@ -25,6 +26,8 @@ pub struct Entry {
     /// The value is the same with or without decryption (SSM String and StringList; no
     /// SecureString in it): stored under the key without decryption, it answers both.
     pub decryption_neutral: bool,
+    /// The value as AWS's own API answers it, made by the first SDK request that reads it.
+    pub api: OnceLock<ApiShape>,
     /// When it was fetched, on the restore-aware timeline: an entry fetched before a SnapStart
     /// restore is never fresh after it.
     pub fetched_at: Moment,
@@ -46,6 +49,7 @@ impl Entry {
             etag: None,
             not_found: None,
             decryption_neutral: false,
+            api: OnceLock::new(),
             fetched_at: timeline::now(),
             ttl: Duration::ZERO,
             refresh_after: Duration::MAX,
@@ -76,6 +80,8 @@ impl Entry {
             etag: self.etag.clone(),
             not_found: None,
             decryption_neutral: self.decryption_neutral,
+            // The same object: its headers are still right.
+            api: self.api.clone(),
             fetched_at: timeline::now(),
             ttl: Duration::ZERO,
             refresh_after: Duration::MAX,
@@ -96,6 +102,23 @@ impl Entry {
         }
     }
 }
+
+/// A cached value in the shape AWS's own API answers with (`awsapi`, for SDK clients),
+/// rendered by the first SDK request that reads it and kept beside `json`, so that neither
+/// shape is rendered on a hit. Not weighed against the byte budget: at most one more copy.
+#[derive(Debug, Clone)]
+pub enum ApiShape {
+    /// A whole JSON 1.1 answer: GetParameter, GetSecretValue.
+    Body(Bytes),
+    /// A by-path tree's parameters, one JSON object each with its name, in name order (pages
+    /// are cut from these).
+    Items(TreeItems),
+    /// An S3 object's response headers (ETag, Last-Modified, Content-Type, version).
+    ObjectHeaders(HeaderMap),
+}
+
+/// A by-path tree's parameters: (name, rendered object) in name order.
+pub type TreeItems = Arc<[(Box<str>, Bytes)]>;
 
 /// How a value was obtained, sent as `X-Cache`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

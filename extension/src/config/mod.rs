@@ -4,9 +4,11 @@
 //! (`PARAMETERS_SECRETS_EXTENSION_*`, `SSM_PARAMETER_STORE_*`, `SECRETS_MANAGER_*`); our own
 //! settings use the `SIDECACHE_` prefix. `docs/configuration.md` documents every variable.
 
+mod endpoints;
 mod env;
 mod prefetch;
 
+pub use endpoints::OwnListeners;
 pub use env::{Env, InvalidVar, ProcessEnv};
 pub use prefetch::PrefetchItem;
 
@@ -47,12 +49,17 @@ pub const ENV_TTL_JITTER: &str = "SIDECACHE_TTL_JITTER";
 pub const ENV_METRICS: &str = "SIDECACHE_METRICS";
 pub const ENV_METRICS_NAMESPACE: &str = "SIDECACHE_METRICS_NAMESPACE";
 pub const ENV_PREFETCH_AT_INIT: &str = "SIDECACHE_PREFETCH_AT_INIT";
+/// A second listener on AWS Systems Manager Cloud Extensions' port (5333), off by default.
+pub const ENV_CLOUD_EXTENSIONS_PORT: &str = "SIDECACHE_CLOUD_EXTENSIONS_PORT";
 /// Read, not owned: set by Lambda or by the user for the SDK.
 pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 pub const ENV_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const ENV_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub const ENV_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
+pub const ENV_REGION: &str = "AWS_REGION";
+pub const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 pub const ENV_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
@@ -95,10 +102,13 @@ pub const KNOWN_VARS: &[&str] = &[
     ENV_METRICS,
     ENV_METRICS_NAMESPACE,
     ENV_PREFETCH_AT_INIT,
+    ENV_CLOUD_EXTENSIONS_PORT,
 ];
 const OWN_PREFIXES: &[&str] = &["SIDECACHE_", "PARAMETERS_SECRETS_EXTENSION_"];
 
 pub const DEFAULT_PORT: u64 = 2773;
+/// AWS Systems Manager Cloud Extensions' port, for `SIDECACHE_CLOUD_EXTENSIONS_PORT=5333`.
+pub const CLOUD_EXTENSIONS_PORT: u16 = 5333;
 pub const DEFAULT_CACHE_SIZE: u64 = 1000;
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 3;
 pub const DEFAULT_TTL_SECONDS: u64 = 300;
@@ -177,6 +187,14 @@ pub enum TokenConfig {
 pub struct Config {
     pub port: u16,
     pub listen: Vec<IpAddr>,
+    /// A second listener serving the same API (Cloud Extensions' port), if asked for.
+    pub cloud_extensions_port: Option<u16>,
+    /// Where sidecache listens, so that an endpoint variable naming it is not followed.
+    pub own_listeners: OwnListeners,
+    /// Endpoint variables that name sidecache itself, ignored for its upstream calls.
+    pub endpoints_naming_us: Vec<(&'static str, String)>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`: the region values are read in by default.
+    pub region: Option<String>,
     pub cache_enabled: bool,
     pub cache_size: u64,
     pub cache_max_bytes: u64,
@@ -241,6 +259,15 @@ impl Config {
         let mut r = Reader::new(env);
         let port = r.u64_in(ENV_PORT, DEFAULT_PORT, 1, 65535) as u16;
         let listen = read_listen(&mut r);
+        let cloud_extensions_port = r
+            .raw(ENV_CLOUD_EXTENSIONS_PORT)
+            .map(|_| r.u64_in(ENV_CLOUD_EXTENSIONS_PORT, 0, 1, 65535) as u16);
+        let own_listeners = OwnListeners {
+            ports: std::iter::once(port).chain(cloud_extensions_port).collect(),
+            addresses: listen.clone(),
+        };
+        let endpoints_naming_us = endpoints::naming_us(&mut r, &own_listeners);
+        let region = r.raw(ENV_REGION).or_else(|| r.raw(ENV_DEFAULT_REGION));
         let cache_enabled = r.bool(ENV_CACHE_ENABLED, true);
         let cache_size = r.u64_in(ENV_CACHE_SIZE, DEFAULT_CACHE_SIZE, 0, 10_000_000);
         let cache_max_bytes = r.bytes(ENV_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_BYTES, 1024);
@@ -273,8 +300,9 @@ impl Config {
         let s3_max_bytes = r.bytes(ENV_S3_MAX_BYTES, DEFAULT_S3_MAX_BYTES, 1024);
         let s3_max_object_bytes = r.bytes(ENV_S3_MAX_OBJECT_BYTES, DEFAULT_S3_MAX_OBJECT_BYTES, 1);
         // moto and other local endpoints only work path-style; real S3 prefers virtual hosts.
-        let endpoint_override =
-            r.raw(ENV_ENDPOINT_URL).is_some() || r.raw("AWS_ENDPOINT_URL_S3").is_some();
+        let endpoint_override = [ENV_ENDPOINT_URL, ENV_ENDPOINT_URL_S3]
+            .into_iter()
+            .any(|name| r.raw(name).is_some_and(|url| !own_listeners.names(&url)));
         let s3_path_style = r.bool(ENV_S3_PATH_STYLE, endpoint_override);
         let stale_if_error = r.seconds(ENV_STALE_IF_ERROR, DEFAULT_STALE_IF_ERROR_SECONDS);
         let negative_ttl = r.seconds(ENV_NEGATIVE_TTL, 0);
@@ -351,6 +379,10 @@ impl Config {
         Ok(Config {
             port,
             listen,
+            cloud_extensions_port,
+            own_listeners,
+            endpoints_naming_us,
+            region,
             cache_enabled,
             cache_size,
             cache_max_bytes,

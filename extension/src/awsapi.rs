@@ -1,0 +1,199 @@
+//! AWS's own APIs on sidecache's listener, so that a stock AWS SDK in any language is a client
+//! with no code change: the function sets `AWS_ENDPOINT_URL_SSM` and
+//! `AWS_ENDPOINT_URL_SECRETS_MANAGER` to `http://localhost:2773` (docs/sdk.md).
+//!
+//! A second protocol, not a second application: requests are parsed into the same typed
+//! requests the GET endpoints build and answered by the same `App` reads, so a value read one
+//! way is a hit the other way, with the same TTLs, single-flight and stale-if-error. Only the
+//! shapes differ (`shapes.rs`), and the errors (`errors.rs`).
+//!
+//! - `json.rs`: AWS JSON 1.1 (`POST /` or `/parameterstore` with `X-Amz-Target`), answered from
+//!   the cache for the reads (`ssm.rs`, `secrets.rs`) and forwarded for everything else
+//!   (`forward.rs`).
+//! - `s3.rs`: S3 GetObject and HeadObject, path style, from the S3 file cache. The signature,
+//!   not the path, says a request is for S3, so a bucket named `ping` never meets `/ping`.
+
+mod errors;
+mod forward;
+mod json;
+mod s3;
+mod secrets;
+mod shapes;
+mod ssm;
+
+use crate::app::App;
+use crate::auth::{Caller, EMPTY_SHA256};
+use crate::cache::Outcome;
+use crate::error::AppError;
+use crate::model::Target;
+use crate::routes::{Reply, ReplyBody};
+use crate::timeline;
+use bytes::Bytes;
+use http::{header, HeaderName, HeaderValue, Method};
+use http_body_util::BodyExt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+const JSON_11: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.1");
+const REQUEST_ID_JSON: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const REQUEST_ID_S3: HeaderName = HeaderName::from_static("x-amz-request-id");
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+/// The largest request body read. SSM and Secrets Manager take at most 64 KiB of value
+/// (PutSecretValue, base64 for binary) in far smaller documents than this.
+pub const MAX_BODY: usize = 1 << 20;
+/// A body must arrive within this long after the headers (which have their own timeout).
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which AWS API a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// AWS JSON 1.1: a `POST` naming its operation in `X-Amz-Target`.
+    Json,
+    /// S3's REST API: any request signed for the `s3` service.
+    S3,
+}
+
+/// The AWS API a request speaks, if any; `None` leaves it to the GET endpoints.
+pub fn recognise<B>(request: &http::Request<B>) -> Option<Api> {
+    let headers = request.headers();
+    if request.method() == Method::POST && headers.contains_key(X_AMZ_TARGET) {
+        return Some(Api::Json);
+    }
+    // `Credential=<key>/<date>/<region>/s3/aws4_request`
+    let authorization = headers.get(header::AUTHORIZATION)?.as_bytes();
+    memchr::memmem::find(authorization, b"/s3/aws4_request,").map(|_| Api::S3)
+}
+
+/// Answers a request in the API `recognise` found.
+pub async fn serve<B>(app: &App, api: Api, request: http::Request<B>) -> Reply
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match api {
+        Api::Json => json::serve(app, request).await,
+        Api::S3 => s3::serve(app, request).await,
+    }
+}
+
+/// The whole request body, up to [`MAX_BODY`] and within [`BODY_TIMEOUT`].
+async fn read_body<B>(body: B) -> Result<Bytes, AppError>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(AppError::BodyTooLarge { limit: MAX_BODY })
+        }
+        Ok(Err(error)) => Err(AppError::Serialization(format!(
+            "the request body could not be read: {error}"
+        ))),
+        Err(_) => Err(AppError::BodyTimeout {
+            seconds: BODY_TIMEOUT.as_secs(),
+        }),
+    }
+}
+
+/// The hex SHA-256 a signature covers for `body` (none needed without a signature).
+fn payload_hash(headers: &http::HeaderMap, body: &[u8]) -> String {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return String::new();
+    }
+    if body.is_empty() {
+        return EMPTY_SHA256.to_owned();
+    }
+    crate::auth::sigv4::sha256_hex(body)
+}
+
+/// Where a signed request's values are read: the region its SDK client signed for, unless that
+/// is the extension's own (then the GET endpoints' keys, so both ways share entries).
+fn target_of(app: &App, caller: &Caller) -> Target {
+    Target {
+        region: caller
+            .signed_region
+            .clone()
+            .filter(|region| Some(region) != app.region.as_ref()),
+        role_arn: None,
+    }
+}
+
+/// A successful JSON 1.1 answer: cached bytes (or a batch assembled from them) as they are.
+fn json_reply(body: Bytes, outcome: Outcome, age: Option<Duration>) -> Reply {
+    let mut reply = Reply::new(ReplyBody::full(body));
+    let headers = reply.headers_mut();
+    headers.reserve(4);
+    headers.insert(header::CONTENT_TYPE, JSON_11);
+    headers.insert(REQUEST_ID_JSON, request_id());
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+    if let Some(age) = age {
+        headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
+    }
+    reply
+}
+
+/// A request id in AWS's form (a UUID's 8-4-4-4-12 hex digits), unique within the process and
+/// between processes: a random base, drawn again after a SnapStart restore (copies of one
+/// snapshot would otherwise count from the same base), plus a counter.
+fn request_id() -> HeaderValue {
+    static BASE: AtomicU64 = AtomicU64::new(0);
+    static DRAWN_IN: AtomicU32 = AtomicU32::new(u32::MAX);
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let restores = timeline::restores();
+    if DRAWN_IN.swap(restores, Relaxed) != restores {
+        BASE.store(crate::cache::TtlJitter::random_seed(), Relaxed);
+    }
+    let base = BASE.load(Relaxed);
+    let count = COUNT.fetch_add(1, Relaxed);
+    let (high, low) = (base, count ^ base.rotate_left(17));
+    let text = format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    );
+    HeaderValue::from_str(&text).expect("hex digits and dashes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+        let mut builder = http::Request::builder().method(method).uri("/x/y");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn the_protocol_is_told_by_target_and_signature() {
+        let json = request("POST", &[("x-amz-target", "AmazonSSM.GetParameter")]);
+        assert_eq!(recognise(&json), Some(Api::Json));
+        let s3 = "AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+        assert_eq!(
+            recognise(&request("GET", &[("authorization", s3)])),
+            Some(Api::S3)
+        );
+        let ssm = s3.replace("/s3/", "/ssm/");
+        assert_eq!(recognise(&request("GET", &[("authorization", &ssm)])), None);
+        // A bucket named like an endpoint is still S3; a GET with a target is not JSON.
+        assert_eq!(recognise(&request("GET", &[("x-amz-target", "a.b")])), None);
+        assert_eq!(recognise(&request("GET", &[])), None);
+    }
+
+    #[test]
+    fn request_ids_look_like_aws_and_differ() {
+        let (a, b) = (request_id(), request_id());
+        assert_ne!(a, b);
+        let text = a.to_str().unwrap();
+        let parts: Vec<usize> = text.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12], "{text}");
+    }
+}

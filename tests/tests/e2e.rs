@@ -42,6 +42,7 @@ mod e2e {
     mod s3_large;
     mod s3_limits;
     mod s3_support;
+    mod sdk_rust;
     mod secrets;
     mod secrets_batch;
     mod shutdown_deadline;

@@ -287,7 +287,8 @@ impl App {
         let matches = |key: &CacheKey| match what {
             Invalidation::All => true,
             Invalidation::Name { kind, name } => {
-                kind.is_none_or(|k| k == key.service) && *key.name == **name
+                kind.is_none_or(|k| k == key.service)
+                    && lookups::same_value(key.service, &key.name, name)
             }
             Invalidation::Prefix { kind, prefix } => {
                 kind.is_none_or(|k| k == key.service) && key.name.starts_with(prefix.as_str())
@@ -314,7 +315,8 @@ impl App {
         let count = self.cache.invalidate(|key| {
             key.service == service
                 && names.iter().any(|name| {
-                    *key.name == **name || (lookups::is_tree(key) && name.starts_with(&*key.name))
+                    lookups::same_value(service, &key.name, name)
+                        || (lookups::is_tree(key) && name.starts_with(&*key.name))
                 })
         });
         tracing::info!(

@@ -29,9 +29,12 @@ use crate::model::Target;
 use crate::routes::{Reply, ReplyBody};
 use crate::timeline;
 use bytes::Bytes;
-use http::{header, HeaderName, HeaderValue, Method};
+use futures_util::FutureExt;
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method};
+use http_body::Body as _;
 use http_body_util::BodyExt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
@@ -77,24 +80,49 @@ where
     }
 }
 
-/// The whole request body, up to [`MAX_BODY`] and within [`BODY_TIMEOUT`].
+/// The whole request body, up to [`MAX_BODY`] and within [`BODY_TIMEOUT`]. A small body has
+/// usually arrived with the headers: then it is taken as it is, without a timer or a copy.
 async fn read_body<B>(body: B) -> Result<Bytes, AppError>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(AppError::BodyTooLarge { limit: MAX_BODY })
+    if body.size_hint().lower() > MAX_BODY as u64 {
+        return Err(AppError::BodyTooLarge { limit: MAX_BODY });
+    }
+    let mut limited = http_body_util::Limited::new(body, MAX_BODY);
+    if let Some(first) = limited.frame().now_or_never() {
+        let data = match first {
+            None => return Ok(Bytes::new()),
+            Some(frame) => frame.map_err(body_error)?.into_data().unwrap_or_default(),
+        };
+        if limited.is_end_stream() {
+            return Ok(data);
         }
-        Ok(Err(error)) => Err(AppError::Serialization(format!(
-            "the request body could not be read: {error}"
-        ))),
-        Err(_) => Err(AppError::BodyTimeout {
+        let rest = timed(limited.collect()).await?.map_err(body_error)?;
+        let mut whole = bytes::BytesMut::from(&data[..]);
+        whole.extend_from_slice(&rest.to_bytes());
+        return Ok(whole.freeze());
+    }
+    Ok(timed(limited.collect())
+        .await?
+        .map_err(body_error)?
+        .to_bytes())
+}
+
+async fn timed<F: std::future::Future>(work: F) -> Result<F::Output, AppError> {
+    tokio::time::timeout(BODY_TIMEOUT, work)
+        .await
+        .map_err(|_| AppError::BodyTimeout {
             seconds: BODY_TIMEOUT.as_secs(),
-        }),
+        })
+}
+
+fn body_error(error: Box<dyn std::error::Error + Send + Sync>) -> AppError {
+    if error.is::<http_body_util::LengthLimitError>() {
+        AppError::BodyTooLarge { limit: MAX_BODY }
+    } else {
+        AppError::Serialization(format!("the request body could not be read: {error}"))
     }
 }
 
@@ -121,16 +149,46 @@ fn target_of(app: &App, caller: &Caller) -> Target {
     }
 }
 
-/// A successful JSON 1.1 answer: cached bytes (or a batch assembled from them) as they are.
+/// A successful JSON 1.1 answer: cached bytes (or a batch assembled from them) as they are, with
+/// a clone of headers made once per outcome (cloning a made map is cheaper than inserting into
+/// a new one), its request id and `Age` replaced in place. A batch has no single `Age`.
 fn json_reply(body: Bytes, outcome: Outcome, age: Option<Duration>) -> Reply {
+    static MADE: LazyLock<[HeaderMap; 4]> = LazyLock::new(|| {
+        [
+            Outcome::Hit,
+            Outcome::Miss,
+            Outcome::Refresh,
+            Outcome::Stale,
+        ]
+        .map(|outcome| {
+            let mut headers = HeaderMap::with_capacity(5);
+            headers.insert(header::CONTENT_TYPE, JSON_11);
+            headers.insert(REQUEST_ID_JSON, HeaderValue::from_static(""));
+            headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
+            headers.insert(header::AGE, HeaderValue::from_static("0"));
+            headers
+        })
+    });
+    let index = match outcome {
+        Outcome::Hit => 0,
+        Outcome::Miss => 1,
+        Outcome::Refresh => 2,
+        Outcome::Stale => 3,
+    };
     let mut reply = Reply::new(ReplyBody::full(body));
     let headers = reply.headers_mut();
-    headers.reserve(4);
-    headers.insert(header::CONTENT_TYPE, JSON_11);
-    headers.insert(REQUEST_ID_JSON, request_id());
-    headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
-    if let Some(age) = age {
-        headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
+    *headers = MADE[index].clone();
+    for (name, value) in headers.iter_mut() {
+        if *name == REQUEST_ID_JSON {
+            *value = request_id();
+        } else if *name == header::AGE {
+            if let Some(age) = age {
+                *value = crate::routes::age_header(age.as_secs());
+            }
+        }
+    }
+    if age.is_none() {
+        headers.remove(header::AGE);
     }
     reply
 }
@@ -142,22 +200,24 @@ fn request_id() -> HeaderValue {
     static BASE: AtomicU64 = AtomicU64::new(0);
     static DRAWN_IN: AtomicU32 = AtomicU32::new(u32::MAX);
     static COUNT: AtomicU64 = AtomicU64::new(0);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let restores = timeline::restores();
     if DRAWN_IN.swap(restores, Relaxed) != restores {
         BASE.store(crate::cache::TtlJitter::random_seed(), Relaxed);
     }
     let base = BASE.load(Relaxed);
     let count = COUNT.fetch_add(1, Relaxed);
-    let (high, low) = (base, count ^ base.rotate_left(17));
-    let text = format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xffff,
-        low >> 48,
-        low & 0xffff_ffff_ffff
-    );
-    HeaderValue::from_str(&text).expect("hex digits and dashes")
+    let bits = (u128::from(base) << 64) | u128::from(count ^ base.rotate_left(17));
+    let mut text = [b'-'; 36];
+    let mut shift = 128;
+    for (i, byte) in text.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        shift -= 4;
+        *byte = DIGITS[((bits >> shift) & 15) as usize];
+    }
+    HeaderValue::from_bytes(&text).expect("hex digits and dashes")
 }
 
 #[cfg(test)]

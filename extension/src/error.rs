@@ -47,6 +47,9 @@ pub enum AppError {
     /// An S3 `Range` that starts past the object's end.
     #[error("the requested range is not satisfiable")]
     InvalidRange,
+    /// An S3 `If-Match` or `If-Unmodified-Since` the object does not meet.
+    #[error("at least one of the preconditions (If-Match, If-Unmodified-Since) did not hold")]
+    PreconditionFailed,
     /// A `NextToken` that no page of this request gave.
     #[error("the NextToken is not one this request's pages gave")]
     InvalidNextToken,
@@ -97,6 +100,7 @@ impl AppError {
             AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::InvalidNextToken => StatusCode::BAD_REQUEST,
+            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
@@ -132,6 +136,7 @@ impl AppError {
             AppError::NotImplemented(_) => "NotImplemented",
             AppError::InvalidRange => "InvalidRange",
             AppError::InvalidNextToken => "InvalidNextToken",
+            AppError::PreconditionFailed => "PreconditionFailed",
             AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
             AppError::StorageFull => "InsufficientStorage",
             AppError::Storage(_) => "StorageError",

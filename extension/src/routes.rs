@@ -350,7 +350,7 @@ fn json_headers(outcome: Outcome) -> HeaderMap {
 /// `Age` values for the first hour, each made on first use: formatting an integer header
 /// allocates, and nearly every hit falls in this range. (Making all 3,600 at once cost 2 M
 /// instructions on the first hit, in the middle of a cold start.)
-fn age_header(seconds: u64) -> HeaderValue {
+pub(crate) fn age_header(seconds: u64) -> HeaderValue {
     const HOUR: usize = 3600;
     static AGES: [OnceLock<HeaderValue>; HOUR] = [const { OnceLock::new() }; HOUR];
     match AGES.get(seconds as usize) {

@@ -69,7 +69,12 @@ impl App {
         let (found, outcome) = self.parameters_found(request, options).await?;
         let mut parameters = Vec::new();
         let mut invalid_parameters = Vec::new();
+        // A name asked twice is answered once, as GetParameters answers it.
+        let mut seen = std::collections::HashSet::new();
         for (full, entry) in request.names.iter().zip(&found) {
+            if !seen.insert(full) {
+                continue;
+            }
             match entry {
                 Some(entry) => {
                     let stored: StoredParameter =
@@ -162,20 +167,26 @@ impl App {
         // All or nothing: a failed chunk fails the request, as one GetParameters call would.
         for (chunk, result) in futures_util::future::join_all(calls).await {
             for mut parameter in result?.parameters {
-                let Some(&i) = chunk
+                // Every unanswered name it answers: a name asked twice gets it twice.
+                let answered: Vec<usize> = chunk
                     .iter()
-                    .find(|&&i| found[i].is_none() && wanted[i].answered_by(&parameter))
-                else {
+                    .copied()
+                    .filter(|&i| found[i].is_none() && wanted[i].answered_by(&parameter))
+                    .collect();
+                let Some(&i) = answered.first() else {
                     continue;
                 };
                 parameter.selector = parameter
                     .selector
                     .or(wanted[i].selector.as_ref().map(Selector::suffix));
-                found[i] = Some(self.cache.insert(
+                let entry = self.cache.insert(
                     wanted[i].key.clone(),
                     parameter_entry(parameter),
                     self.ssm_ttl,
-                ));
+                );
+                for &j in &answered {
+                    found[j] = Some(entry.clone());
+                }
             }
         }
 

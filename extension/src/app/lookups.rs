@@ -17,6 +17,45 @@ use std::time::Duration;
 const TREE: &str = "by-path";
 const TREE_RECURSIVE: &str = "by-path:recursive";
 
+/// Whether a cached key's name and `name` are the same parameter or secret: the same text, or
+/// one an ARN of the other. An SSM ARN ends in `:parameter/x` for `/x` (and for `x`); a
+/// secret's ARN ends in `:secret:` and its name with `-` and six characters after it, which a
+/// partial ARN leaves out. For invalidation: dropping one read more is harmless, keeping one
+/// stale is not.
+pub(super) fn same_value(service: Service, cached: &str, name: &str) -> bool {
+    if cached == name {
+        return true;
+    }
+    match service {
+        Service::Ssm => {
+            let resource = |s: &'_ str| -> String {
+                let s = s.split_once(":parameter").map_or(s, |(_, rest)| rest);
+                s.trim_start_matches('/').to_owned()
+            };
+            resource(cached) == resource(name)
+        }
+        Service::SecretsManager => {
+            let resource = |s: &str| {
+                s.split_once(":secret:")
+                    .map_or(s, |(_, rest)| rest)
+                    .to_owned()
+            };
+            // `name-AbCdEf` -> `name`: the suffix AWS adds to a secret's full ARN.
+            let unsuffixed = |s: &str| -> String {
+                match s.len().checked_sub(7) {
+                    Some(at) if s.as_bytes()[at] == b'-' && s.is_char_boundary(at) => {
+                        s[..at].to_owned()
+                    }
+                    _ => s.to_owned(),
+                }
+            };
+            let (a, b) = (resource(cached), resource(name));
+            a == b || unsuffixed(&a) == b || a == unsuffixed(&b)
+        }
+        Service::S3 => false,
+    }
+}
+
 /// Whether `key` is a by-path tree's.
 pub(super) fn is_tree(key: &CacheKey) -> bool {
     key.service == Service::Ssm && matches!(&*key.selector, TREE | TREE_RECURSIVE)
@@ -229,5 +268,40 @@ pub(super) fn secret_view<'a>(request: &'a SecretRequest, selector: &'a str) -> 
         decrypt: true,
         region: request.target.region.as_deref(),
         role_arn: request.target.role_arn.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_the_same_by_name_and_by_arn() {
+        let ssm = |a, b| same_value(Service::Ssm, a, b);
+        assert!(ssm("/app/db", "/app/db"));
+        assert!(ssm(
+            "arn:aws:ssm:us-east-1:123456789012:parameter/app/db",
+            "/app/db"
+        ));
+        assert!(ssm(
+            "/app/db",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/app/db"
+        ));
+        assert!(ssm("arn:aws:ssm:us-east-1:1:parameter/plain", "plain"));
+        assert!(!ssm("arn:aws:ssm:us-east-1:1:parameter/app/dbx", "/app/db"));
+        assert!(!ssm("/app/db2", "/app/db"));
+        let sm = |a, b| same_value(Service::SecretsManager, a, b);
+        let full = "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf";
+        let partial = "arn:aws:secretsmanager:us-east-1:1:secret:prod/db";
+        assert!(sm(full, "prod/db"));
+        assert!(sm(partial, "prod/db"));
+        assert!(sm("prod/db", full));
+        assert!(sm(partial, full));
+        assert!(!sm(
+            "arn:aws:secretsmanager:us-east-1:1:secret:prod/dbx-AbCdEf",
+            "prod/db"
+        ));
+        assert!(!sm("prod/db2", "prod/db"));
+        assert!(!same_value(Service::S3, "b/k", "b/k2"));
     }
 }

@@ -167,31 +167,35 @@ pub struct SignedRequest<'a> {
     pub payload_hash: &'a str,
 }
 
-/// The canonical request the client hashed and signed. S3 signs its path as sent; every other
-/// service escapes it once more ("double encoding", as the SDKs do for them).
+/// The canonical request the client hashed and signed, as bytes (header values need not be
+/// UTF-8). S3 signs its path as sent; every other service escapes it once more ("double
+/// encoding", as the SDKs do for them).
 pub fn canonical_request(
     request: &SignedRequest,
     authorization: &Authorization,
-) -> Result<String, SigV4Error> {
-    let mut canonical = String::with_capacity(512);
-    canonical.push_str(request.method);
-    canonical.push('\n');
+) -> Result<Vec<u8>, SigV4Error> {
+    // Headers dominate: a Lambda session token alone is ~1 KB.
+    let mut canonical = Vec::with_capacity(256 + request.headers.len() * 64);
+    canonical.extend_from_slice(request.method.as_bytes());
+    canonical.push(b'\n');
     let path = if request.path.is_empty() {
         "/"
     } else {
         request.path
     };
     if authorization.scope.service == "s3" {
-        canonical.push_str(path);
+        canonical.extend_from_slice(path.as_bytes());
     } else {
-        canonical.extend(percent_encoding::utf8_percent_encode(path, ENCODE_PATH));
+        for piece in percent_encoding::utf8_percent_encode(path, ENCODE_PATH) {
+            canonical.extend_from_slice(piece.as_bytes());
+        }
     }
-    canonical.push('\n');
+    canonical.push(b'\n');
     canonical_query(request.query.unwrap_or(""), &mut canonical);
-    canonical.push('\n');
+    canonical.push(b'\n');
     for name in authorization.signed_headers.split(';') {
-        canonical.push_str(name);
-        canonical.push(':');
+        canonical.extend_from_slice(name.as_bytes());
+        canonical.push(b':');
         let mut values = request.headers.get_all(name).iter().peekable();
         if values.peek().is_none() {
             return Err(SigV4Error::SignedHeaderMissing(name.to_owned()));
@@ -199,23 +203,23 @@ pub fn canonical_request(
         let mut first = true;
         for value in values {
             if !first {
-                canonical.push(',');
+                canonical.push(b',');
             }
             first = false;
             push_trimmed(&mut canonical, value.as_bytes());
         }
-        canonical.push('\n');
+        canonical.push(b'\n');
     }
-    canonical.push('\n');
-    canonical.push_str(authorization.signed_headers);
-    canonical.push('\n');
-    canonical.push_str(request.payload_hash);
+    canonical.push(b'\n');
+    canonical.extend_from_slice(authorization.signed_headers.as_bytes());
+    canonical.push(b'\n');
+    canonical.extend_from_slice(request.payload_hash.as_bytes());
     Ok(canonical)
 }
 
 /// Every `name=value` pair decoded and encoded again with SigV4's `UriEncode`, sorted by name
 /// then value; a name without `=` has an empty value.
-fn canonical_query(query: &str, out: &mut String) {
+fn canonical_query(query: &str, out: &mut Vec<u8>) {
     if query.is_empty() {
         return;
     }
@@ -230,11 +234,11 @@ fn canonical_query(query: &str, out: &mut String) {
     pairs.sort_unstable();
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push(b'&');
         }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'=');
+        out.extend_from_slice(value.as_bytes());
     }
 }
 
@@ -243,15 +247,24 @@ fn reencode(raw: &str) -> String {
     percent_encoding::percent_encode(&bytes, ENCODE).to_string()
 }
 
-/// A header value with leading and trailing spaces removed and inner runs of spaces made one.
-fn push_trimmed(out: &mut String, value: &[u8]) {
-    let text = String::from_utf8_lossy(value);
-    let mut words = text.split([' ', '\t']).filter(|w| !w.is_empty());
-    if let Some(first) = words.next() {
-        out.push_str(first);
-        for word in words {
-            out.push(' ');
-            out.push_str(word);
+/// A header value with leading and trailing blanks removed and inner runs of blanks made one
+/// space, as the SDKs' signers do. A value without blanks (a token, a date) is copied whole.
+fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
+    let value = value.trim_ascii();
+    if memchr::memchr2(b' ', b'\t', value).is_none() {
+        out.extend_from_slice(value);
+        return;
+    }
+    let mut blank = false;
+    for &byte in value {
+        if byte == b' ' || byte == b'\t' {
+            if !blank {
+                out.push(b' ');
+            }
+            blank = true;
+        } else {
+            out.push(byte);
+            blank = false;
         }
     }
 }
@@ -275,7 +288,7 @@ fn hmac_sign(key: &[u8], data: &[u8]) -> hmac::Tag {
 }
 
 /// The signature (hex) of a canonical request made at `amz_date` (`YYYYMMDDTHHMMSSZ`).
-pub fn signature(key: &SigningKey, amz_date: &str, scope: &Scope, canonical: &str) -> String {
+pub fn signature(key: &SigningKey, amz_date: &str, scope: &Scope, canonical: &[u8]) -> String {
     let mut to_sign = String::with_capacity(160);
     to_sign.push_str(ALGORITHM);
     to_sign.push('\n');
@@ -286,7 +299,7 @@ pub fn signature(key: &SigningKey, amz_date: &str, scope: &Scope, canonical: &st
         "{}/{}/{}/aws4_request",
         scope.date, scope.region, scope.service
     );
-    to_sign.push_str(&sha256_hex(canonical.as_bytes()));
+    to_sign.push_str(&sha256_hex(canonical));
     hex(hmac::sign(&key.0, to_sign.as_bytes()).as_ref())
 }
 

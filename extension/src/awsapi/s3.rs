@@ -4,6 +4,7 @@
 //! `If-None-Match` 304. Everything else S3 does is a clear 501 `NotImplemented`: uploads and
 //! listings are not proxied, and never forwarded half-done.
 
+use super::json::READ;
 use super::{errors, shapes, target_of, X_CACHE};
 use crate::app::App;
 use crate::auth::sigv4::UNSIGNED_PAYLOAD;
@@ -11,8 +12,8 @@ use crate::auth::{self, Asked, CONTENT_SHA256, EMPTY_SHA256};
 use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::model::ObjectRequest;
-use crate::query::{Format, ReadOptions};
 use crate::routes::{Reply, ReplyBody};
+use aws_smithy_types::date_time::{DateTime, Format};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -21,10 +22,6 @@ use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
-const READ: ReadOptions = ReadOptions {
-    format: Format::Json,
-    max_age: None,
-};
 /// Query keys a GetObject may carry that change nothing here: the SDKs' operation marker.
 const IGNORED_KEYS: [&str; 1] = ["x-id"];
 
@@ -106,9 +103,10 @@ async fn respond(
     headers.insert(X_CACHE, HeaderValue::from_static(outcome.as_str()));
     headers.insert(header::AGE, HeaderValue::from(entry.age().as_secs()));
     headers.insert(super::REQUEST_ID_S3, super::request_id());
-    let etag = headers.get(header::ETAG).cloned();
-    if let (Some(wanted), Some(etag)) = (asked.get(header::IF_NONE_MATCH), &etag) {
-        if etag_matches(wanted.as_bytes(), etag.as_bytes()) {
+    match preconditions(asked, &headers) {
+        Precondition::Holds => {}
+        Precondition::Failed => return Err(AppError::PreconditionFailed),
+        Precondition::NotModified => {
             headers.remove(header::CONTENT_TYPE);
             return Ok(with_headers(
                 StatusCode::NOT_MODIFIED,
@@ -248,6 +246,54 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     }
 }
 
+enum Precondition {
+    Holds,
+    /// 412.
+    Failed,
+    /// 304.
+    NotModified,
+}
+
+/// The conditional headers against the object's `ETag` and `Last-Modified`, in RFC 9110's
+/// order: `If-Match`, else `If-Unmodified-Since`; then `If-None-Match`, else
+/// `If-Modified-Since`.
+fn preconditions(asked: &HeaderMap, object: &HeaderMap) -> Precondition {
+    let etag = object
+        .get(header::ETAG)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let date = |h: &HeaderValue| {
+        let text = h.to_str().ok()?;
+        Some(DateTime::from_str(text, Format::HttpDate).ok()?.secs())
+    };
+    let modified = object.get(header::LAST_MODIFIED).and_then(date);
+    if let Some(wanted) = asked.get(header::IF_MATCH) {
+        if !etag_matches(wanted.as_bytes(), etag) {
+            return Precondition::Failed;
+        }
+    } else if let (Some(since), Some(modified)) = (
+        asked.get(header::IF_UNMODIFIED_SINCE).and_then(date),
+        modified,
+    ) {
+        if modified > since {
+            return Precondition::Failed;
+        }
+    }
+    if let Some(wanted) = asked.get(header::IF_NONE_MATCH) {
+        if etag_matches(wanted.as_bytes(), etag) {
+            return Precondition::NotModified;
+        }
+    } else if let (Some(since), Some(modified)) = (
+        asked.get(header::IF_MODIFIED_SINCE).and_then(date),
+        modified,
+    ) {
+        if modified <= since {
+            return Precondition::NotModified;
+        }
+    }
+    Precondition::Holds
+}
+
 /// `If-None-Match`: a list of entity tags or `*`; weak tags compare by their opaque part.
 fn etag_matches(wanted: &[u8], etag: &[u8]) -> bool {
     let strip = |t: &[u8]| -> Vec<u8> {
@@ -320,6 +366,58 @@ mod tests {
             read_query(Some("partNumber=1")),
             Err(AppError::NotImplemented(_))
         ));
+    }
+
+    #[test]
+    fn conditions_in_rfc_order() {
+        let object = HeaderMap::from_iter([
+            (header::ETAG, HeaderValue::from_static("\"abc\"")),
+            (
+                header::LAST_MODIFIED,
+                HeaderValue::from_static("Mon, 07 Dec 2026 12:00:00 GMT"),
+            ),
+        ]);
+        let outcome = |pairs: &[(header::HeaderName, &'static str)]| {
+            let asked = HeaderMap::from_iter(
+                pairs
+                    .iter()
+                    .map(|(n, v)| (n.clone(), HeaderValue::from_static(v))),
+            );
+            match preconditions(&asked, &object) {
+                Precondition::Holds => 200,
+                Precondition::Failed => 412,
+                Precondition::NotModified => 304,
+            }
+        };
+        let (before, after) = (
+            "Sun, 06 Dec 2026 12:00:00 GMT",
+            "Tue, 08 Dec 2026 12:00:00 GMT",
+        );
+        assert_eq!(outcome(&[]), 200);
+        assert_eq!(outcome(&[(header::IF_MATCH, "\"other\"")]), 412);
+        assert_eq!(outcome(&[(header::IF_MATCH, "\"abc\"")]), 200);
+        assert_eq!(outcome(&[(header::IF_UNMODIFIED_SINCE, before)]), 412);
+        assert_eq!(outcome(&[(header::IF_UNMODIFIED_SINCE, after)]), 200);
+        // If-Match decides over If-Unmodified-Since.
+        assert_eq!(
+            outcome(&[
+                (header::IF_MATCH, "\"abc\""),
+                (header::IF_UNMODIFIED_SINCE, before)
+            ]),
+            200
+        );
+        assert_eq!(outcome(&[(header::IF_NONE_MATCH, "\"abc\"")]), 304);
+        assert_eq!(outcome(&[(header::IF_MODIFIED_SINCE, after)]), 304);
+        assert_eq!(outcome(&[(header::IF_MODIFIED_SINCE, before)]), 200);
+        // If-None-Match decides over If-Modified-Since.
+        assert_eq!(
+            outcome(&[
+                (header::IF_NONE_MATCH, "\"other\""),
+                (header::IF_MODIFIED_SINCE, after)
+            ]),
+            200
+        );
+        assert_eq!(outcome(&[(header::IF_MODIFIED_SINCE, "not a date")]), 200);
     }
 
     #[test]

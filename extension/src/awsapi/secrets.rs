@@ -4,6 +4,7 @@
 
 use super::json::{length, null, raw, Call, READ};
 use super::{json_reply, shapes};
+use crate::cache::Outcome;
 use crate::error::AppError;
 use crate::model::{SecretError, SecretRequest, SecretsManyRequest};
 use crate::routes::Reply;
@@ -42,12 +43,15 @@ pub async fn get_secret_value(call: Call<'_>) -> Result<Reply, AppError> {
         version_stage: input.version_stage,
         target: call.target,
     };
-    let (entry, outcome) = call.app.secret(&request, READ).await?;
-    Ok(json_reply(
-        shapes::secret_body(&entry)?,
-        outcome,
-        Some(entry.age()),
-    ))
+    let (entry, outcome, age) = match call.app.cached_secret(&request, READ) {
+        Some((entry, age)) => (entry, Outcome::Hit, age),
+        None => {
+            let (entry, outcome) = call.app.secret(&request, READ).await?;
+            let age = entry.age();
+            (entry, outcome, age)
+        }
+    };
+    Ok(json_reply(shapes::secret_body(&entry)?, outcome, Some(age)))
 }
 
 #[derive(Deserialize)]

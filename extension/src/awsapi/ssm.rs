@@ -4,6 +4,7 @@
 
 use super::json::{length, null, raw, Call, READ};
 use super::{json_reply, shapes};
+use crate::cache::Outcome;
 use crate::error::AppError;
 use crate::model::{ParameterRequest, ParametersRequest, PathRequest};
 use crate::query::split_selector;
@@ -38,11 +39,19 @@ pub async fn get_parameter(call: Call<'_>) -> Result<Reply, AppError> {
         with_decryption: input.with_decryption.unwrap_or(false),
         target: call.target,
     };
-    let (entry, outcome) = call.app.parameter(&request, READ).await?;
+    // A fresh hit is answered without the read's future, as the GET endpoints' hits are.
+    let (entry, outcome, age) = match call.app.cached_parameter(&request, READ) {
+        Some((entry, age)) => (entry, Outcome::Hit, age),
+        None => {
+            let (entry, outcome) = call.app.parameter(&request, READ).await?;
+            let age = entry.age();
+            (entry, outcome, age)
+        }
+    };
     Ok(json_reply(
         shapes::parameter_body(&entry)?,
         outcome,
-        Some(entry.age()),
+        Some(age),
     ))
 }
 
@@ -82,7 +91,12 @@ pub async fn get_parameters(call: Call<'_>) -> Result<Reply, AppError> {
         parameters: Vec::with_capacity(items.len()),
         invalid_parameters: Vec::new(),
     };
+    // A name asked twice is answered once, as AWS answers it.
+    let mut seen = std::collections::HashSet::new();
     for (name, item) in request.names.iter().zip(&items) {
+        if !seen.insert(name) {
+            continue;
+        }
         match item {
             Some(item) => output.parameters.push(raw(item)?),
             None => output.invalid_parameters.push(name),

@@ -22,7 +22,7 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients node-majors cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
+.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients node-majors sdk sdk-python sdk-node cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
 
 all: build
 
@@ -74,6 +74,18 @@ clients: venv build $(CLIENTS_STAMP) $(MIDDY_STAMP)
 node-majors:
 	scripts/test-node-majors.sh
 
+# Stock AWS SDKs as sidecache's clients (docs/sdk.md), configured only through
+# AWS_ENDPOINT_URL_SSM / _SECRETS_MANAGER: boto3 and the AWS CLI (tests/sdk/python, in their own
+# .venv-sdk) and the AWS SDK for JavaScript v3 (tests/sdk/node, npm ci), against the built binary
+# on moto. The AWS SDK for Rust is driven by the e2e tests (e2e::sdk_rust).
+sdk: sdk-python sdk-node
+
+sdk-python: venv build
+	scripts/test-sdk-python.sh
+
+sdk-node: venv build faketime
+	scripts/test-sdk-node.sh
+
 # The client examples under examples/ run against a live sidecar on moto.
 examples: venv build
 	scripts/test-examples.sh
@@ -122,7 +134,7 @@ cdk-synth: $(CDK_STAMP)
 	cd layer/cdk && node --test synth.test.mjs
 
 # Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv faketime lint build cfn-lint cdk-synth clients node-majors examples check-layer test-arm64
+test: venv faketime lint build cfn-lint cdk-synth clients node-majors sdk examples check-layer test-arm64
 	$(CARGO) test --workspace
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
@@ -164,4 +176,4 @@ fleet-sim: venv build
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) layer/cdk/node_modules scripts/bench/node_deps/node_modules
+	rm -rf $(VENV) .venv-sdk layer/cdk/node_modules scripts/bench/node_deps/node_modules tests/sdk/node/node_modules

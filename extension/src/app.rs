@@ -269,6 +269,7 @@ impl App {
                             size: file.size,
                             last_modified: meta.last_modified.as_deref(),
                             content_type: meta.content_type.as_deref(),
+                            presentation: &meta.presentation,
                         });
                         let content_type = meta
                             .content_type
@@ -307,17 +308,26 @@ impl App {
     }
 
     /// After a write through sidecache: drops every cached value of these names (any
-    /// selector, region or decryption flag) and, for SSM, the by-path trees they sit under.
+    /// selector, region or decryption flag), for SSM the by-path trees they sit under, and for
+    /// a secret its Parameter Store reference (`/aws/reference/secretsmanager/<id>`).
     pub fn invalidate_written(&self, service: Service, names: &[String]) -> u64 {
         if names.is_empty() {
             return 0;
         }
         let count = self.cache.invalidate(|key| {
-            key.service == service
-                && names.iter().any(|name| {
+            names.iter().any(|name| {
+                if key.service == service {
                     lookups::same_value(service, &key.name, name)
                         || (lookups::is_tree(key) && name.starts_with(&*key.name))
-                })
+                } else {
+                    let reference = key.name.strip_prefix(crate::query::SECRETS_REFERENCE);
+                    service == Service::SecretsManager
+                        && key.service == Service::Ssm
+                        && reference.is_some_and(|id| {
+                            lookups::same_value(Service::SecretsManager, id, name)
+                        })
+                }
+            })
         });
         tracing::info!(
             service = service.label(),

@@ -148,6 +148,25 @@ pub struct ObjectMeta {
     /// RFC 3339, UTC.
     pub last_modified: Option<String>,
     pub content_type: Option<String>,
+    /// What S3 answers about how to present the object, sent again to S3 API clients.
+    pub presentation: ObjectPresentation,
+}
+
+/// An object's stored headers besides its type: its user metadata (`x-amz-meta-*`) and how it
+/// is to be cached, shown and decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectPresentation {
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cache_control: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_disposition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_encoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_language: Option<String>,
 }
 
 /// The body of a GetObject, read chunk by chunk so a large object never sits in memory.
@@ -160,7 +179,7 @@ pub trait ObjectBody: Send {
 pub enum ObjectFetch {
     /// A conditional GET matched the ETag we hold (304).
     NotModified,
-    Body(ObjectMeta, Box<dyn ObjectBody>),
+    Body(Box<ObjectMeta>, Box<dyn ObjectBody>),
 }
 
 /// A failed upstream call, described without SDK types; `error::classify` turns it into the

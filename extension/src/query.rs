@@ -29,7 +29,7 @@ const MAX_BUCKET: usize = 255;
 const MAX_KEY: usize = 1024;
 const MAX_OBJECT_VERSION: usize = 1024;
 /// `name` values SSM resolves into Secrets Manager; their ids may contain `:` (ARNs).
-const SECRETS_REFERENCE: &str = "/aws/reference/secretsmanager/";
+pub(crate) const SECRETS_REFERENCE: &str = "/aws/reference/secretsmanager/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

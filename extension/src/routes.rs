@@ -12,7 +12,6 @@ pub use body::{Reply, ReplyBody};
 
 use crate::app::{App, VERSION};
 use crate::auth::{self, Asked, EMPTY_SHA256};
-use crate::awsapi;
 use crate::cache::{Entry, Outcome};
 use crate::error::AppError;
 use crate::query::{self, Format};
@@ -74,16 +73,9 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
     })
 }
 
-/// Answers one request: in AWS's own APIs when it speaks one (`awsapi`), else from the table.
-/// Unknown paths are 404 and wrong methods 405 before any token check.
-pub async fn dispatch<B>(app: &App, request: http::Request<B>) -> Reply
-where
-    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    if let Some(api) = awsapi::recognise(&request) {
-        return awsapi::serve(app, api, request).await;
-    }
+/// Answers one request from the table (the server sends requests in AWS's own APIs to
+/// `awsapi` first). Unknown paths are 404 and wrong methods 405 before any token check.
+pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
     let path = request.uri().path();
     let Some((endpoint, method)) = endpoint(path) else {
         return error(AppError::UnknownEndpoint(path.chars().take(200).collect()));

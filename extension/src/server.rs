@@ -11,6 +11,7 @@ mod stop;
 mod timeouts;
 
 use crate::app::App;
+use crate::awsapi;
 use crate::config::Config;
 use crate::routes::{self, Reply};
 use futures_util::future::Either;
@@ -218,13 +219,19 @@ impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         self.state.enter(Phase::Serving);
+        let app = self.app.clone();
+        // AWS's own APIs (a stock SDK's requests) in a future of their own size.
+        if let Some(api) = awsapi::recognise(&request) {
+            return Either::Right(Box::pin(async move {
+                Ok(awsapi::serve(&app, api, request).await)
+            }));
+        }
         // A fresh hit needs no future of its own: no allocation, no state machine.
-        if let Some(reply) = routes::answer_hit(&self.app, &request) {
+        if let Some(reply) = routes::answer_hit(&app, &request) {
             return Either::Left(std::future::ready(Ok(reply)));
         }
-        let app = self.app.clone();
         Either::Right(Box::pin(async move {
-            Ok(routes::dispatch(&app, request).await)
+            Ok(routes::dispatch(&app, &request).await)
         }))
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{BINARY, TEXT};
 use crate::cache::Entry;
-use crate::model::{Parameter, Secret};
+use crate::model::{ObjectPresentation, Parameter, Secret};
 use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
@@ -38,6 +38,9 @@ pub(super) struct ObjectBody<'a> {
     pub(super) size: u64,
     pub(super) last_modified: Option<&'a str>,
     pub(super) content_type: Option<&'a str>,
+    /// User metadata and stored presentation headers, when the object has any.
+    #[serde(flatten)]
+    pub(super) presentation: &'a ObjectPresentation,
 }
 
 #[derive(Serialize)]

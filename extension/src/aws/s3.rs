@@ -3,7 +3,8 @@
 use super::errors::upstream_error;
 use super::rfc3339;
 use crate::model::{
-    ObjectBody, ObjectFetch, ObjectMeta, ObjectRequest, Service, UpstreamError, UpstreamErrorKind,
+    ObjectBody, ObjectFetch, ObjectMeta, ObjectPresentation, ObjectRequest, Service, UpstreamError,
+    UpstreamErrorKind,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -35,8 +36,15 @@ pub async fn get_object(
         content_length: output.content_length.and_then(|n| u64::try_from(n).ok()),
         last_modified: output.last_modified.as_ref().and_then(rfc3339),
         content_type: output.content_type,
+        presentation: ObjectPresentation {
+            metadata: output.metadata.unwrap_or_default().into_iter().collect(),
+            cache_control: output.cache_control,
+            content_disposition: output.content_disposition,
+            content_encoding: output.content_encoding,
+            content_language: output.content_language,
+        },
     };
-    Ok(ObjectFetch::Body(meta, Box::new(Body(output.body))))
+    Ok(ObjectFetch::Body(Box::new(meta), Box::new(Body(output.body))))
 }
 
 struct Body(ByteStream);

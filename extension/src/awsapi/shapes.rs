@@ -9,7 +9,7 @@
 
 use crate::cache::{ApiShape, Entry, TreeItems};
 use crate::error::AppError;
-use crate::model::{Parameter, Secret};
+use crate::model::{ObjectPresentation, Parameter, Secret};
 use aws_smithy_types::date_time::{DateTime, Format};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -103,6 +103,20 @@ pub fn object_headers(entry: &Entry) -> Result<HeaderMap, AppError> {
             ),
         );
         put(header::ACCEPT_RANGES, Some("bytes"));
+        let shown = &stored.presentation;
+        put(header::CACHE_CONTROL, shown.cache_control.as_deref());
+        put(
+            header::CONTENT_DISPOSITION,
+            shown.content_disposition.as_deref(),
+        );
+        put(header::CONTENT_ENCODING, shown.content_encoding.as_deref());
+        put(header::CONTENT_LANGUAGE, shown.content_language.as_deref());
+        for (name, value) in &shown.metadata {
+            let name = HeaderName::from_bytes(format!("x-amz-meta-{name}").as_bytes());
+            if let (Ok(name), Ok(value)) = (name, HeaderValue::from_str(value)) {
+                headers.insert(name, value);
+            }
+        }
         Ok(ApiShape::ObjectHeaders(headers))
     })? {
         ApiShape::ObjectHeaders(headers) => Ok(headers.clone()),
@@ -162,6 +176,8 @@ struct StoredObject {
     etag: Option<String>,
     last_modified: Option<String>,
     content_type: Option<String>,
+    #[serde(flatten)]
+    presentation: ObjectPresentation,
 }
 
 /// SSM's `Parameter` structure as the JSON protocol has it.

@@ -6,7 +6,7 @@ use super::json::{length, null, raw, Call, READ};
 use super::{json_reply, shapes};
 use crate::cache::Outcome;
 use crate::error::AppError;
-use crate::model::{ParameterRequest, ParametersRequest, PathRequest};
+use crate::model::{ParameterRequest, ParametersRequest, PathRequest, Selector};
 use crate::query::split_selector;
 use crate::routes::Reply;
 use base64::Engine;
@@ -32,7 +32,7 @@ struct GetParameterInput {
 pub async fn get_parameter(call: Call<'_>) -> Result<Reply, AppError> {
     let input: GetParameterInput = call.input()?;
     let full = checked_name(input.name, "name")?;
-    let (name, selector) = split_selector(&full)?;
+    let (name, selector) = selected(&full)?;
     let request = ParameterRequest {
         name: name.to_owned(),
         selector,
@@ -75,7 +75,7 @@ pub async fn get_parameters(call: Call<'_>) -> Result<Reply, AppError> {
     length(names.len(), "names", 1, MAX_NAMES)?;
     for name in &names {
         length(name.chars().count(), "names.member", 1, MAX_NAME)?;
-        split_selector(name)?;
+        selected(name)?;
     }
     let request = ParametersRequest {
         names,
@@ -183,6 +183,18 @@ fn read_token(token: &str) -> Result<String, AppError> {
         .and_then(|t| BASE64URL.decode(t).ok())
         .and_then(|name| String::from_utf8(name).ok())
         .ok_or(AppError::InvalidNextToken)
+}
+
+/// A name and its `:version` or `:label` selector, refused in AWS's words.
+fn selected(full: &str) -> Result<(&str, Option<Selector>), AppError> {
+    split_selector(full).map_err(|_| {
+        AppError::Validation(
+            "1 validation error detected: Value at 'name' failed to satisfy constraint: \
+             Member must be a parameter name, optionally followed by :<version> (a positive \
+             whole number) or :<label>"
+                .into(),
+        )
+    })
 }
 
 /// A required name: present, 1 to 2048 characters.

@@ -31,6 +31,7 @@ fn meta(length: Option<u64>) -> ObjectMeta {
         content_length: length,
         last_modified: None,
         content_type: None,
+        presentation: Default::default(),
     }
 }
 

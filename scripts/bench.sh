@@ -74,6 +74,10 @@ driver=$!
 wait "$driver"
 driver=
 
+# Stock AWS SDK clients through sidecache (docs/sdk.md): instructions per SDK-style hit beside the
+# GET hit, one SigV4 verification, the handler's CPU per warm read (scripts/bench/sdk_rows.py).
+"$PY" scripts/bench/sdk_rows.py --bin "$BIN"
+
 # The handler's cold path per language: import + first value, our clients beside the raw floor,
 # the AWS docs' snippets, fetch and the AWS SDKs (scripts/bench/client_rows.py).
 "$PY" scripts/bench/client_rows.py --bin "$BIN"

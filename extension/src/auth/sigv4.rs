@@ -11,7 +11,6 @@
 
 use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
 use ring::{digest, hmac};
-use std::fmt::Write;
 use std::time::Duration;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -196,16 +195,19 @@ pub fn canonical_request(
     for name in authorization.signed_headers.split(';') {
         canonical.extend_from_slice(name.as_bytes());
         canonical.push(b':');
-        let mut values = request.headers.get_all(name).iter().peekable();
-        if values.peek().is_none() {
+        // Compared, not looked up: a request has a few headers, and a look-up by a `&str`
+        // parses and hashes the name first. Values of one name come in the order received.
+        let mut values = request
+            .headers
+            .iter()
+            .filter(|(header, _)| header.as_str() == name)
+            .map(|(_, value)| value);
+        let Some(first) = values.next() else {
             return Err(SigV4Error::SignedHeaderMissing(name.to_owned()));
-        }
-        let mut first = true;
+        };
+        push_trimmed(&mut canonical, first.as_bytes());
         for value in values {
-            if !first {
-                canonical.push(b',');
-            }
-            first = false;
+            canonical.push(b',');
             push_trimmed(&mut canonical, value.as_bytes());
         }
         canonical.push(b'\n');
@@ -290,15 +292,20 @@ fn hmac_sign(key: &[u8], data: &[u8]) -> hmac::Tag {
 /// The signature (hex) of a canonical request made at `amz_date` (`YYYYMMDDTHHMMSSZ`).
 pub fn signature(key: &SigningKey, amz_date: &str, scope: &Scope, canonical: &[u8]) -> String {
     let mut to_sign = String::with_capacity(160);
-    to_sign.push_str(ALGORITHM);
-    to_sign.push('\n');
-    to_sign.push_str(amz_date);
-    to_sign.push('\n');
-    let _ = writeln!(
-        to_sign,
-        "{}/{}/{}/aws4_request",
-        scope.date, scope.region, scope.service
-    );
+    for part in [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
+        scope.date,
+        "/",
+        scope.region,
+        "/",
+        scope.service,
+        "/aws4_request\n",
+    ] {
+        to_sign.push_str(part);
+    }
     to_sign.push_str(&sha256_hex(canonical));
     hex(hmac::sign(&key.0, to_sign.as_bytes()).as_ref())
 }

@@ -44,7 +44,10 @@ pub async fn get_object(
             content_language: output.content_language,
         },
     };
-    Ok(ObjectFetch::Body(Box::new(meta), Box::new(Body(output.body))))
+    Ok(ObjectFetch::Body(
+        Box::new(meta),
+        Box::new(Body(output.body)),
+    ))
 }
 
 struct Body(ByteStream);

@@ -8,11 +8,13 @@ use aws_sdk_ssm::types::ParameterType;
 use serde_json::{json, Value};
 use sidecache_tests::moto;
 use sidecache_tests::util::{enc, unique};
-use sidecache_tests::{FaultProxy, Sidecar};
+use sidecache_tests::{FakeClock, FaultProxy, Sidecar};
 
 use super::common::{param, started, started_with};
+use super::snapstart::snapstart;
 
-/// Runs `calls` in a handler whose SDK endpoints are `endpoint` (sidecache), as `env` adds.
+/// Runs `calls` in a handler whose SDK endpoints are `endpoint` (sidecache), as `env` adds
+/// (an empty value removes the variable).
 async fn handler(endpoint: &str, env: &[(&str, &str)], calls: Value) -> Vec<Value> {
     let home = std::env::temp_dir().join(format!("sdk-handler-home-{}", std::process::id()));
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sdk-handler"));
@@ -25,8 +27,11 @@ async fn handler(endpoint: &str, env: &[(&str, &str)], calls: Value) -> Vec<Valu
         .env("AWS_ENDPOINT_URL_SSM", endpoint)
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
         .env("AWS_ENDPOINT_URL_S3", endpoint)
-        .envs(env.iter().copied())
+        .envs(env.iter().filter(|(_, v)| !v.is_empty()).copied())
         .arg(calls.to_string());
+    for (name, _) in env.iter().filter(|(_, v)| v.is_empty()) {
+        command.env_remove(name);
+    }
     let output = command.output().await.expect("run sdk-handler");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -306,6 +311,50 @@ async fn an_endpoint_variable_naming_sidecache_is_not_followed() {
     assert!(
         logs.contains("AWS_ENDPOINT_URL_SSM=http://localhost:")
             && logs.contains("names sidecache itself"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_snapstart_restore_the_new_credentials_verify() {
+    let name = format!("/{}/p", unique("sdk-snap"));
+    moto::put_parameter(&name, "restored", ParameterType::String).await;
+    let clock = FakeClock::new("sdk-snap");
+    let proxy = FaultProxy::start().await;
+    let (fake, sc) = snapstart(&clock, &proxy, |b, fake| {
+        let (uri, authorization) = fake.container_credentials();
+        b.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("SIDECACHE_TOKEN")
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", authorization)
+    })
+    .await;
+    // The handler's SDK resolves the same container credentials as sidecache, and signs.
+    let (uri, authorization) = fake.container_credentials();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", authorization.as_str()),
+    ];
+    let call = json!([{"op": "get_parameter", "name": name}]);
+    let before = handler(&sc.url(""), &env, call.clone()).await;
+    assert_eq!(ok(&before[0])["value"], "restored");
+
+    // Lambda swaps the credentials at a restore; a handler then signs with the new ones.
+    let old_token = fake.session_token();
+    let new_token = fake.rotate_credentials();
+    clock.restore(&sc, "+30s").await;
+    let after = handler(&sc.url(""), &env, call).await;
+    assert_eq!(
+        ok(&after[0])["value"],
+        "restored",
+        "signed with the new credentials"
+    );
+    let logs = sc.logs();
+    assert!(
+        !logs.contains(&old_token) && !logs.contains(&new_token),
         "{logs}"
     );
 }

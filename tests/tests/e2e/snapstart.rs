@@ -14,7 +14,7 @@ use super::common::{param, secret, value_of};
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A SnapStart sidecar in Lambda mode under `clock`, configured further by `configure`.
-async fn snapstart(
+pub(super) async fn snapstart(
     clock: &FakeClock,
     proxy: &FaultProxy,
     configure: impl FnOnce(SidecarBuilder, &FakeLambda) -> SidecarBuilder,

@@ -16,7 +16,6 @@ use crate::model::{
 };
 use crate::object_files::ObjectFiles;
 use crate::query::{Invalidation, ReadOptions};
-use crate::restore::FirstRequest;
 use crate::stats::{Bounds, CacheReport, S3Report, Stats, StatsReport};
 use crate::upstream::Upstream;
 use axum::http::HeaderValue;
@@ -28,10 +27,12 @@ use tokio::sync::watch;
 
 mod batch;
 mod batch_ahead;
+mod first_request;
 mod lookups;
 mod render;
 mod secrets_batch;
 
+pub use first_request::FirstRequest;
 use lookups::{parameter_key, secret_key};
 use render::{parameter_entry, render, secret_entry, ObjectBody, ParametersBody, ResultMetadata};
 
@@ -125,6 +126,17 @@ impl App {
     fn on_request(&self) {
         self.metrics.on_request();
         self.first_request.on_request();
+    }
+
+    /// After a SnapStart restore (`restore.rs` decides when): credentials and tokens, SDK
+    /// clients and pooled connections, and the random share of every TTL are made anew.
+    /// Cached values stay: none counts as fresh after a restore (`timeline`), but stale-if-error
+    /// may still use them.
+    pub fn restored(&self) {
+        self.auth.restored();
+        self.upstream.restored();
+        self.cache.restored();
+        self.objects.restored();
     }
 
     /// Ends every upstream wait, now and from now on, with `ShuttingDown`.

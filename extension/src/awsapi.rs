@@ -27,13 +27,12 @@ use crate::cache::Outcome;
 use crate::error::AppError;
 use crate::model::Target;
 use crate::routes::{Reply, ReplyBody};
-use crate::timeline;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use http_body::Body as _;
 use http_body_util::BodyExt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -193,19 +192,25 @@ fn json_reply(body: Bytes, outcome: Outcome, age: Option<Duration>) -> Reply {
     reply
 }
 
+/// The random base of request ids.
+static REQUEST_ID_BASE: AtomicU64 = AtomicU64::new(0);
+
+/// Draws the base of request ids again; at a SnapStart restore (`restore.rs`), so that copies
+/// of one snapshot do not count from the same base.
+pub fn draw_request_ids() {
+    REQUEST_ID_BASE.store(crate::cache::TtlJitter::random_seed() | 1, Relaxed);
+}
+
 /// A request id in AWS's form (a UUID's 8-4-4-4-12 hex digits), unique within the process and
-/// between processes: a random base, drawn again after a SnapStart restore (copies of one
-/// snapshot would otherwise count from the same base), plus a counter.
+/// between processes: a random base (drawn on first use) plus a counter.
 fn request_id() -> HeaderValue {
-    static BASE: AtomicU64 = AtomicU64::new(0);
-    static DRAWN_IN: AtomicU32 = AtomicU32::new(u32::MAX);
     static COUNT: AtomicU64 = AtomicU64::new(0);
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let restores = timeline::restores();
-    if DRAWN_IN.swap(restores, Relaxed) != restores {
-        BASE.store(crate::cache::TtlJitter::random_seed(), Relaxed);
+    let mut base = REQUEST_ID_BASE.load(Relaxed);
+    if base == 0 {
+        draw_request_ids();
+        base = REQUEST_ID_BASE.load(Relaxed);
     }
-    let base = BASE.load(Relaxed);
     let count = COUNT.fetch_add(1, Relaxed);
     let bits = (u128::from(base) << 64) | u128::from(count ^ base.rotate_left(17));
     let mut text = [b'-'; 36];

@@ -399,6 +399,11 @@ impl ValueCache {
         keys.len() as u64
     }
 
+    /// After a SnapStart restore: this cache's random share of every TTL is drawn again.
+    pub fn restored(&self) {
+        self.renewal.jitter.redraw(TtlJitter::random_seed());
+    }
+
     pub fn bytes(&self) -> u64 {
         self.bytes.get()
     }

@@ -9,8 +9,9 @@ use crate::auth::{Auth, CredentialSource, Signatures, TokenSource};
 use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
+use crate::restore::Restores;
 use crate::stats::Stats;
-use crate::{restore, server, timeline};
+use crate::{server, timeline};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -123,7 +124,7 @@ async fn start(config: Config) -> Result<Running, StartError> {
     }
     // In the background: registration and the function's INIT do not wait for it. Under
     // SnapStart it waits for the first request or restore (nothing fetched into the snapshot).
-    restore::watch(
+    let restores = Restores::start(
         app.clone(),
         config.prefetch.clone(),
         config.prefetch_at_init,
@@ -131,9 +132,15 @@ async fn start(config: Config) -> Result<Running, StartError> {
     app.metrics().start_clock();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = server::Limits::from_config(&config);
-    let serving = tokio::spawn(server::serve(listeners, app.clone(), limits, async {
-        let _ = stop_rx.await;
-    }));
+    let serving = tokio::spawn(server::serve(
+        listeners,
+        app.clone(),
+        restores,
+        limits,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     Ok((serving, stop_tx, app))
 }
 

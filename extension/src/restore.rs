@@ -1,74 +1,77 @@
-//! After a SnapStart restore, and before the first request under SnapStart: the work that
-//! belongs to no request.
+//! "The world changed under us": a SnapStart restore, and everything it resets, in one place.
 //!
-//! Most of what a restore invalidates is caught up with where it is used, before the first use
-//! after the restore: cached entries count as expired (`cache`, through `timeline`), SDK clients,
-//! credentials and pooled connections are made anew (`aws::clients`), the TTL jitter is drawn
-//! again (`cache::renewal`). Left here: the session token held from before is forgotten, and the
-//! prefetch list is fetched again, in the background, so that the restored function's first
-//! reads are hits again.
+//! A SnapStart function is snapshotted after INIT and restored later, with no event for
+//! extensions; the restore is seen in the clocks by the first reading after it (`timeline`).
+//! This module owns what follows. It sits above what it resets (it uses `App`, the prefetch and
+//! `awsapi`; none of them knows it), and the server asks it at the start of every request,
+//! before anything reads the clock, so the reset has run before any request uses what it resets:
+//! - credentials, the session token and the signing credentials, SDK clients and their base
+//!   configuration, pooled connections (`App::restored`: auth and `aws::clients`);
+//! - random state every copy of the snapshot would otherwise share: each cache's TTL jitter,
+//!   the base of request ids;
+//! - the prefetch list, fetched again in the background so the restored function's first reads
+//!   are hits.
+//!
+//! Cached values are not dropped: an entry stored before a restore never counts as fresh after
+//! it (its timeline epoch), but stale-if-error may still serve it.
+//!
+//! Under SnapStart nothing is prefetched during INIT (it would be written into the snapshot):
+//! the prefetch waits for the first read request or the first restore, whichever comes first.
 
 use crate::app::App;
 use crate::config::PrefetchItem;
-use crate::{prefetch, timeline};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::{awsapi, prefetch, timeline};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
-use tokio::sync::Notify;
 
-/// Starts the prefetch (now, or at the first request or restore when `at_init` is false) and
-/// watches for restores for the life of the process.
-pub fn watch(app: Arc<App>, items: Vec<PrefetchItem>, at_init: bool) {
-    if at_init {
-        prefetch::spawn(app.clone(), items.clone());
-    } else if !items.is_empty() {
-        tracing::info!(
-            items = items.len(),
-            "prefetch waits for the first request or a SnapStart restore (nothing is fetched into the snapshot)"
-        );
+pub struct Restores {
+    app: Arc<App>,
+    prefetch: Vec<PrefetchItem>,
+    /// The restores caught up with so far.
+    seen: AtomicU32,
+}
+
+impl Restores {
+    /// Starts the prefetch (now, or at the first read request when `at_init` is false) and
+    /// returns the owner the server asks at every request.
+    pub fn start(app: Arc<App>, prefetch: Vec<PrefetchItem>, at_init: bool) -> Arc<Self> {
+        let restores = Arc::new(Restores {
+            app: app.clone(),
+            prefetch: prefetch.clone(),
+            seen: AtomicU32::new(timeline::now().restores()),
+        });
+        if at_init {
+            prefetch::spawn(app, prefetch);
+        } else if !prefetch.is_empty() {
+            tracing::info!(
+                items = prefetch.len(),
+                "prefetch waits for the first request or a SnapStart restore (nothing is fetched into the snapshot)"
+            );
+            let owner = restores.clone();
+            tokio::spawn(async move {
+                owner.app.first_request.fired().await;
+                // A restore before the first request has prefetched already.
+                if owner.seen.load(Relaxed) == 0 {
+                    prefetch::spawn(owner.app.clone(), owner.prefetch.clone());
+                }
+            });
+        }
+        restores
     }
-    tokio::spawn(async move {
-        if !at_init {
-            tokio::select! {
-                _ = app.first_request.fired() => prefetch::spawn(app.clone(), items.clone()),
-                _ = timeline::restored() => restored(&app, &items),
-            }
-        }
-        loop {
-            timeline::restored().await;
-            restored(&app, &items);
-        }
-    });
-}
 
-fn restored(app: &Arc<App>, items: &[PrefetchItem]) {
-    app.auth.restored();
-    prefetch::spawn(app.clone(), items.to_vec());
-}
-
-/// Fires once, at the first read request, for a prefetch that waits for one (SnapStart). A
-/// request pays one relaxed load for it.
-#[derive(Default)]
-pub struct FirstRequest {
-    pending: AtomicBool,
-    fired: Notify,
-}
-
-impl FirstRequest {
-    /// One that fires at the first request; `Default` never fires.
-    pub fn armed() -> Self {
-        FirstRequest {
-            pending: AtomicBool::new(true),
-            fired: Notify::new(),
+    /// At the start of every request: one clock reading, and the reset when it shows a restore
+    /// not caught up with yet.
+    pub fn catch_up(&self) {
+        let epoch = timeline::now().restores();
+        if self.seen.load(Relaxed) != epoch && self.seen.swap(epoch, Relaxed) != epoch {
+            self.reset();
         }
     }
 
-    pub fn on_request(&self) {
-        if self.pending.load(Relaxed) && self.pending.swap(false, Relaxed) {
-            self.fired.notify_one();
-        }
-    }
-
-    async fn fired(&self) {
-        self.fired.notified().await
+    fn reset(&self) {
+        tracing::info!("SnapStart restore: credentials, clients, connections and random state made anew; prefetching again");
+        self.app.restored();
+        awsapi::draw_request_ids();
+        prefetch::spawn(self.app.clone(), self.prefetch.clone());
     }
 }

@@ -5,6 +5,7 @@
 //! `serve-with-hyper` example) so that each connection gets the header and idle timeouts, the
 //! connection cap and no per-request layer above `routes::dispatch`.
 
+mod connection_state;
 mod give_way;
 mod memory;
 mod stop;
@@ -13,9 +14,11 @@ mod timeouts;
 use crate::app::App;
 use crate::awsapi;
 use crate::config::Config;
+use crate::restore::Restores;
 use crate::routes::{self, Reply};
+use connection_state::{ConnectionState, Phase};
 use futures_util::future::Either;
-use give_way::{AtCap, ConnectionState, Tracked, GIVE_WAY_AFTER, RECHECK};
+use give_way::{AtCap, Tracked, GIVE_WAY_AFTER, RECHECK};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use stop::{Slot, Slots, Stop};
-use timeouts::{Phase, TimedIo};
+use timeouts::TimedIo;
 use tokio::net::TcpListener;
 
 /// How long a client may hold a connection without progress, and how many it may hold.
@@ -56,6 +59,7 @@ impl Limits {
 pub async fn serve(
     listeners: Vec<TcpListener>,
     app: Arc<App>,
+    restores: Arc<Restores>,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -63,6 +67,7 @@ pub async fn serve(
     let stop = Arc::new(Stop::default());
     let server = Server {
         app,
+        restores,
         limits,
         slots: slots.clone(),
         memory: Arc::new(memory::BurstTrim::default()),
@@ -79,6 +84,7 @@ pub async fn serve(
 
 struct Server {
     app: Arc<App>,
+    restores: Arc<Restores>,
     limits: Limits,
     slots: Arc<Slots>,
     memory: Arc<memory::BurstTrim>,
@@ -154,6 +160,7 @@ impl Server {
     fn connection(&self, state: Arc<ConnectionState>) -> Connection {
         Connection {
             app: self.app.clone(),
+            restores: self.restores.clone(),
             limits: self.limits,
             memory: self.memory.clone(),
             stop: self.stop.clone(),
@@ -164,6 +171,7 @@ impl Server {
 
 struct Connection {
     app: Arc<App>,
+    restores: Arc<Restores>,
     limits: Limits,
     memory: Arc<memory::BurstTrim>,
     stop: Arc<Stop>,
@@ -181,6 +189,7 @@ impl Connection {
         );
         let service = Dispatch {
             app: self.app.clone(),
+            restores: self.restores.clone(),
             state: self.state.clone(),
         };
         let connection = http1::Builder::new()
@@ -204,11 +213,12 @@ impl Connection {
     }
 }
 
-/// One connection's requests: marks them as being served (for the timeouts), then
-/// `routes::dispatch`.
+/// One connection's requests: marks them as being served (for the timeouts), catches up with a
+/// SnapStart restore, then `awsapi::serve`, `routes::answer_hit` or `routes::dispatch`.
 #[derive(Clone)]
 struct Dispatch {
     app: Arc<App>,
+    restores: Arc<Restores>,
     state: Arc<ConnectionState>,
 }
 
@@ -219,6 +229,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         self.state.enter(Phase::Serving);
+        self.restores.catch_up();
         let app = self.app.clone();
         // AWS's own APIs (a stock SDK's requests) in a future of their own size.
         if let Some(api) = awsapi::recognise(&request) {

@@ -16,7 +16,6 @@
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// A wall clock that gained this much on the monotonic clock between two readings means a
 /// restore (nanoseconds). NTP slews far slower; a step this large is worth a refresh anyway.
@@ -62,11 +61,6 @@ pub fn restores() -> u32 {
     TIMELINE.epoch.load(Ordering::Relaxed)
 }
 
-/// Completes at the next restore detected (at once for one detected since the last call).
-pub async fn restored() {
-    TIMELINE.restored.notified().await
-}
-
 struct Timeline {
     /// The monotonic clock at start (nanoseconds).
     origin: i64,
@@ -75,7 +69,6 @@ struct Timeline {
     /// What the monotonic clock missed, summed over restores (nanoseconds).
     skipped: AtomicU64,
     epoch: AtomicU32,
-    restored: Notify,
 }
 
 impl Timeline {
@@ -86,7 +79,6 @@ impl Timeline {
             offset: AtomicI64::new(nanos(libc::CLOCK_REALTIME)),
             skipped: AtomicU64::new(0),
             epoch: AtomicU32::new(0),
-            restored: Notify::new(),
         }
     }
 
@@ -129,7 +121,6 @@ impl Timeline {
             skipped_s = gap / 1_000_000_000,
             "restore detected (the wall clock moved on while the monotonic clock did not): every cached value counts as expired"
         );
-        self.restored.notify_one();
     }
 }
 
@@ -158,7 +149,6 @@ mod tests {
             offset: AtomicI64::new(wall0),
             skipped: AtomicU64::new(0),
             epoch: AtomicU32::new(0),
-            restored: Notify::new(),
         }
     }
 

@@ -37,6 +37,8 @@ pub trait Upstream: Send + Sync {
     /// An AWS JSON 1.1 call passed through to its service, signed with the extension's
     /// credentials; the service's answer, whatever its status.
     async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, UpstreamError>;
+    /// After a SnapStart restore: clients, credentials and pooled connections made anew.
+    fn restored(&self);
     /// Figures of the SDK client cache, for `/stats`.
     fn clients_report(&self) -> ClientsReport;
 }

@@ -8,8 +8,6 @@
 
 use super::sigv4::{self, Authorization, SigV4Error, SignedRequest, SigningKey};
 use super::{same, CredentialSource, Identity};
-use crate::timeline;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -92,9 +90,6 @@ pub struct Signatures {
     source: Arc<dyn CredentialSource>,
     held: RwLock<Option<Arc<Held>>>,
     last_resolved: Mutex<Option<Instant>>,
-    /// The restores (`timeline::restores`) the held credentials were resolved in: a request
-    /// can arrive after a restore before anything else has noticed it.
-    resolved_in: AtomicU32,
 }
 
 impl Signatures {
@@ -103,7 +98,6 @@ impl Signatures {
             source,
             held: RwLock::new(None),
             last_resolved: Mutex::new(None),
-            resolved_in: AtomicU32::new(timeline::restores()),
         }
     }
 
@@ -150,11 +144,6 @@ impl Signatures {
         access_key_id: &str,
         security_token: Option<&[u8]>,
     ) -> Result<Arc<Held>, Refusal> {
-        // Reading the timeline is what notices a restore.
-        let restores = timeline::now().restores();
-        if self.resolved_in.swap(restores, Relaxed) != restores {
-            self.restored();
-        }
         let held = self.held.read().expect("credentials lock").clone();
         let refused = match &held {
             Some(held) => match held.check(access_key_id, security_token) {

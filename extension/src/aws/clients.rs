@@ -12,7 +12,6 @@ use super::role::RoleCredentials;
 use crate::config::{ClientCachePolicy, Config, OwnListeners};
 use crate::model::{Service, Target};
 use crate::stats::{ClientsReport, Counter};
-use crate::timeline;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::ProvideRegion;
 use aws_config::provider_config::ProviderConfig;
@@ -22,7 +21,6 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use moka::policy::EvictionPolicy;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
@@ -73,8 +71,6 @@ pub struct ClientCache {
     base: RwLock<Base>,
     /// Endpoints naming these are sidecache itself: never followed (config/endpoints.rs).
     own_listeners: OwnListeners,
-    /// The restores (`timeline::restores`) the clients and the base configuration were made in.
-    made_in: AtomicU32,
     http: UpstreamHttp,
     clients: moka::sync::Cache<ClientKey, Arc<CachedClient>>,
     settings: Settings,
@@ -104,7 +100,6 @@ impl ClientCache {
         ClientCache {
             base: RwLock::default(),
             own_listeners: config.own_listeners.clone(),
-            made_in: AtomicU32::new(timeline::restores()),
             // Nothing is parsed or connected until the first upstream call.
             http: UpstreamHttp::new(config.ca_bundle.clone()),
             clients,
@@ -129,7 +124,6 @@ impl ClientCache {
     /// limiter held later requests for tens of seconds (79 s for four reads, 8 s in standard
     /// mode), far past any Lambda handler's patience.
     pub async fn base(&self) -> Arc<SdkConfig> {
-        self.catch_up_with_restores();
         let cell = self.base.read().expect("client cache lock").clone();
         cell.get_or_init(|| async {
             let http = self.http.clone();
@@ -151,16 +145,11 @@ impl ClientCache {
         .clone()
     }
 
-    /// After a SnapStart restore, before the first call: every client, the base configuration
-    /// with its cached credentials (Lambda swaps them at a restore) and every pooled connection
-    /// (the network is not preserved across a snapshot) are dropped and made anew. The request
-    /// A reading of the timeline here (misses only) notices a restore even when nothing else
-    /// has read the time since, e.g. a token check resolving credentials.
-    fn catch_up_with_restores(&self) {
-        let restores = timeline::now().restores();
-        if self.made_in.swap(restores, Ordering::Relaxed) == restores {
-            return;
-        }
+    /// After a SnapStart restore (`restore.rs`), before the next call: every client, the base
+    /// configuration with its cached credentials (Lambda swaps them at a restore) and every
+    /// pooled connection (the network is not preserved across a snapshot) are dropped and made
+    /// anew.
+    pub fn restored(&self) {
         *self.base.write().expect("client cache lock") = Base::default();
         self.clients.invalidate_all();
         self.http.drop_connections();

@@ -129,6 +129,10 @@ impl Upstream for AwsUpstream {
         forward::forward(&self.clients, request).await
     }
 
+    fn restored(&self) {
+        self.clients.restored();
+    }
+
     fn clients_report(&self) -> ClientsReport {
         self.clients.report()
     }

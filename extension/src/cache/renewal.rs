@@ -6,10 +6,9 @@
 
 use super::Entry;
 use crate::error::AppError;
-use crate::timeline;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,8 +73,6 @@ pub struct TtlJitter {
     percent: u64,
     /// The share of the TTL taken off every entry, from 0 to `percent` / 100 (`f64` bits).
     share: AtomicU64,
-    /// The restores (`timeline::restores`) when the share was drawn.
-    drawn_in: AtomicU32,
 }
 
 impl TtlJitter {
@@ -83,7 +80,6 @@ impl TtlJitter {
         let jitter = TtlJitter {
             percent: percent.min(100),
             share: AtomicU64::new(0),
-            drawn_in: AtomicU32::new(timeline::restores()),
         };
         jitter.redraw(seed);
         jitter
@@ -118,13 +114,9 @@ impl TtlJitter {
         nanos ^ u64::from(std::process::id()).rotate_left(32)
     }
 
-    /// `ttl` less this process's share. The first entry stored after a SnapStart restore draws
-    /// a new share first (only entries being stored pay for the check: misses, not hits).
+    /// `ttl` less this process's share (drawn again at a SnapStart restore, `restore.rs`:
+    /// copies of one snapshot would otherwise share it).
     pub fn shorten(&self, ttl: Duration) -> Duration {
-        let restores = timeline::restores();
-        if self.drawn_in.swap(restores, Relaxed) != restores {
-            self.redraw(Self::random_seed());
-        }
         let share = f64::from_bits(self.share.load(Relaxed));
         ttl.saturating_sub(ttl.mul_f64(share))
     }

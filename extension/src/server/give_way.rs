@@ -16,9 +16,8 @@
 //! The request path pays one relaxed store per phase change and one atomic increment when a
 //! connection goes idle; clocks are read only by the accept loop, only at the cap.
 
-use super::stop::{Stop, StopRequest};
-use super::timeouts::Phase;
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::connection_state::ConnectionState;
+use super::stop::Stop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,56 +25,6 @@ use std::time::{Duration, Instant};
 pub const GIVE_WAY_AFTER: Duration = Duration::from_secs(1);
 /// How often the accept loop looks again while every slot is busy.
 pub const RECHECK: Duration = Duration::from_millis(200);
-
-/// The order in which connections went idle, across the process.
-static IDLE_ORDER: AtomicU64 = AtomicU64::new(1);
-
-/// What a connection shares with the accept loop.
-pub struct ConnectionState {
-    /// The phase in the low byte; for `Idle` and `Fresh`, the idle order above it.
-    word: AtomicU64,
-    /// Set by the accept loop: close at the next opportunity.
-    give_way: StopRequest,
-}
-
-impl Default for ConnectionState {
-    fn default() -> Self {
-        let state = ConnectionState {
-            word: AtomicU64::new(0),
-            give_way: StopRequest::default(),
-        };
-        state.enter(Phase::Fresh);
-        state
-    }
-}
-
-impl ConnectionState {
-    pub fn phase(&self) -> Phase {
-        Phase::from_u8(self.word.load(Ordering::Relaxed) as u8)
-    }
-
-    pub fn enter(&self, phase: Phase) {
-        let order = match phase {
-            Phase::Idle | Phase::Fresh => IDLE_ORDER.fetch_add(1, Ordering::Relaxed) << 8,
-            Phase::Headers | Phase::Serving => 0,
-        };
-        self.word.store(order | phase as u64, Ordering::Relaxed);
-    }
-
-    /// When this connection went idle, as an order; `None` while a request is in progress.
-    fn idle_order(&self) -> Option<u64> {
-        let word = self.word.load(Ordering::Relaxed);
-        match Phase::from_u8(word as u8) {
-            Phase::Idle | Phase::Fresh => Some(word >> 8),
-            Phase::Headers | Phase::Serving => None,
-        }
-    }
-
-    /// The request the accept loop makes to close this connection (`Stop::request`).
-    pub fn give_way(&self) -> &StopRequest {
-        &self.give_way
-    }
-}
 
 /// The accept loop's view of its connections: which are idle, and since when it has seen them so.
 #[derive(Default)]
@@ -133,7 +82,7 @@ impl Tracked {
         let mut oldest: Option<(u64, usize)> = None;
         let mut next_look = now + RECHECK;
         for (i, seen) in self.connections.iter_mut().enumerate() {
-            if seen.state.give_way.is_requested() {
+            if seen.state.give_way().is_requested() {
                 continue; // already closing
             }
             let Some(order) = seen.state.idle_order() else {
@@ -157,7 +106,7 @@ impl Tracked {
         }
         match oldest {
             Some((_, i)) => {
-                stop.request(&self.connections[i].state.give_way);
+                stop.request(self.connections[i].state.give_way());
                 AtCap::AskedOneToGiveWay
             }
             None => AtCap::LookAgainAt(next_look),
@@ -168,6 +117,7 @@ impl Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::connection_state::Phase;
 
     #[test]
     fn the_longest_idle_gives_way_once_seen_idle_long_enough() {
@@ -192,12 +142,12 @@ mod tests {
             tracked.pick(&stop, t1, GIVE_WAY_AFTER),
             AtCap::AskedOneToGiveWay
         );
-        assert!(silent.give_way.is_requested());
+        assert!(silent.give_way().is_requested());
         assert_eq!(
             tracked.pick(&stop, t1, GIVE_WAY_AFTER),
             AtCap::AskedOneToGiveWay
         );
-        assert!(first_idle.give_way.is_requested());
+        assert!(first_idle.give_way().is_requested());
         // The second idle one made a request meanwhile and is idle again: its clock restarts.
         second_idle.enter(Phase::Headers);
         second_idle.enter(Phase::Serving);
@@ -206,19 +156,19 @@ mod tests {
             tracked.pick(&stop, t1, GIVE_WAY_AFTER),
             AtCap::LookAgainAt(_)
         ));
-        assert!(!second_idle.give_way.is_requested());
+        assert!(!second_idle.give_way().is_requested());
         // A connection busy with a request never gives way, however long.
         let t2 = t1 + Duration::from_secs(3600);
         assert_eq!(
             tracked.pick(&stop, t2, GIVE_WAY_AFTER),
             AtCap::AskedOneToGiveWay
         );
-        assert!(second_idle.give_way.is_requested());
+        assert!(second_idle.give_way().is_requested());
         assert!(matches!(
             tracked.pick(&stop, t2, GIVE_WAY_AFTER),
             AtCap::LookAgainAt(_)
         ));
-        assert!(!busy.give_way.is_requested());
+        assert!(!busy.give_way().is_requested());
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! connection closes between the timeout and the timeout plus one tick. When the timeout
 //! expires the read fails with `TimedOut` and hyper closes the connection.
 
-use super::give_way::ConnectionState;
+use super::connection_state::{ConnectionState, Phase};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -26,28 +26,6 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
-
-/// Kept in the connection's [`ConnectionState`], shared with the service (which sets `Serving`
-/// when it is called) and the accept loop (which closes idle connections at the cap).
-#[repr(u8)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Headers = 0,
-    Serving = 1,
-    Idle = 2,
-    Fresh = 3,
-}
-
-impl Phase {
-    pub fn from_u8(value: u8) -> Phase {
-        match value {
-            0 => Phase::Headers,
-            1 => Phase::Serving,
-            2 => Phase::Idle,
-            _ => Phase::Fresh,
-        }
-    }
-}
 
 pub struct TimedIo<T> {
     io: T,

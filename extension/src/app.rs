@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+pub mod appconfig;
 mod batch;
 mod batch_ahead;
 mod first_request;
@@ -47,6 +48,8 @@ pub struct App {
     pub auth: Auth,
     /// The region values are read in when a request names none (`AWS_REGION`).
     pub region: Option<String>,
+    /// AppConfig configurations (the AppConfig Agent's and Cloud Extensions' reads).
+    pub appconfig: Arc<appconfig::AppConfigService>,
     cache: Arc<ValueCache>,
     /// S3 objects: a cache of their own, weighed by file size against `SIDECACHE_S3_MAX_BYTES`.
     objects: Arc<ValueCache>,
@@ -82,6 +85,11 @@ impl App {
         App {
             auth,
             region: config.region.clone(),
+            appconfig: Arc::new(appconfig::AppConfigService::new(
+                config.appconfig.clone(),
+                upstream.clone(),
+                stats.clone(),
+            )),
             cache: Arc::new(ValueCache::new(
                 Some(bounds.cache_entries),
                 bounds.cache_bytes,
@@ -113,7 +121,9 @@ impl App {
             s3_ttl: config.s3_ttl,
             bounds,
             started_at: Instant::now(),
-            first_request: if config.prefetch_at_init || config.prefetch.is_empty() {
+            first_request: if config.prefetch_at_init
+                || (config.prefetch.is_empty() && config.appconfig.prefetch.is_empty())
+            {
                 FirstRequest::default()
             } else {
                 FirstRequest::armed()
@@ -135,6 +145,7 @@ impl App {
     pub fn restored(&self) {
         self.auth.restored();
         self.upstream.restored();
+        self.appconfig.restored();
         self.cache.restored();
         self.objects.restored();
     }
@@ -396,6 +407,7 @@ impl App {
                 max_object_bytes: self.bounds.s3_object_bytes,
                 evictions: self.objects.evictions(),
             },
+            appconfig: self.appconfig.report(),
         }
     }
 }

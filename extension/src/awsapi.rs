@@ -13,6 +13,7 @@
 //! - `s3.rs`: S3 GetObject and HeadObject, path style, from the S3 file cache. The signature,
 //!   not the path, says a request is for S3, so a bucket named `ping` never meets `/ping`.
 
+mod appconfig;
 mod errors;
 mod forward;
 mod json;
@@ -26,7 +27,7 @@ use crate::auth::{Caller, EMPTY_SHA256};
 use crate::cache::Outcome;
 use crate::error::AppError;
 use crate::model::Target;
-use crate::routes::{Reply, ReplyBody};
+use crate::routes::{Door, Reply, ReplyBody};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method};
@@ -67,14 +68,14 @@ pub fn recognise<B>(request: &http::Request<B>) -> Option<Api> {
     memchr::memmem::find(authorization, b"/s3/aws4_request,").map(|_| Api::S3)
 }
 
-/// Answers a request in the API `recognise` found.
-pub async fn serve<B>(app: &App, api: Api, request: http::Request<B>) -> Reply
+/// Answers a request in the API `recognise` found, on the listener `door`.
+pub async fn serve<B>(app: &App, door: Door, api: Api, request: http::Request<B>) -> Reply
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     match api {
-        Api::Json => json::serve(app, request).await,
+        Api::Json => json::serve(app, door, request).await,
         Api::S3 => s3::serve(app, request).await,
     }
 }

@@ -50,6 +50,9 @@ pub enum AppError {
     /// An S3 `If-Match` or `If-Unmodified-Since` the object does not meet.
     #[error("at least one of the preconditions (If-Match, If-Unmodified-Since) did not hold")]
     PreconditionFailed,
+    /// A `flag=` the feature-flag configuration does not have.
+    #[error("no flag `{0}` in this configuration")]
+    UnknownFlag(String),
     /// A `NextToken` that no page of this request gave.
     #[error("the NextToken is not one this request's pages gave")]
     InvalidNextToken,
@@ -100,6 +103,7 @@ impl AppError {
             AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::InvalidNextToken => StatusCode::BAD_REQUEST,
+            AppError::UnknownFlag(_) => StatusCode::NOT_FOUND,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,6 +140,7 @@ impl AppError {
             AppError::NotImplemented(_) => "NotImplemented",
             AppError::InvalidRange => "InvalidRange",
             AppError::InvalidNextToken => "InvalidNextToken",
+            AppError::UnknownFlag(_) => "FlagNotFound",
             AppError::PreconditionFailed => "PreconditionFailed",
             AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
             AppError::StorageFull => "InsufficientStorage",

@@ -9,10 +9,11 @@ use crate::auth::{Auth, CredentialSource, Signatures, TokenSource};
 use crate::aws::AwsUpstream;
 use crate::config::{Config, ConfigError, TokenConfig};
 use crate::extensions_api::{ErrorPhase, Event, ExtensionsApi};
-use crate::restore::Restores;
+use crate::restore::{Prefetch, Restores};
+use crate::routes::Door;
 use crate::stats::Stats;
 use crate::{server, timeline};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
@@ -124,11 +125,11 @@ async fn start(config: Config) -> Result<Running, StartError> {
     }
     // In the background: registration and the function's INIT do not wait for it. Under
     // SnapStart it waits for the first request or restore (nothing fetched into the snapshot).
-    let restores = Restores::start(
-        app.clone(),
-        config.prefetch.clone(),
-        config.prefetch_at_init,
-    );
+    let prefetch = Prefetch {
+        values: config.prefetch.clone(),
+        profiles: config.appconfig.prefetch.clone(),
+    };
+    let restores = Restores::start(app.clone(), prefetch, config.prefetch_at_init);
     app.metrics().start_clock();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = server::Limits::from_config(&config);
@@ -145,9 +146,10 @@ async fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// Binds every configured address. The first must succeed; later ones (`::1` by default) may
-/// be unavailable where IPv6 is off, which only costs the IPv6 loopback. Cloud Extensions'
-/// port, when asked for, is never fatal: its own runtime may hold it (attached as well).
-async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
+/// be unavailable where IPv6 is off, which only costs the IPv6 loopback. Cloud Extensions' port
+/// (when asked for) and the AppConfig Agent's (loopback only) are never fatal: their own layers
+/// may hold them (attached as well).
+async fn bind(config: &Config) -> Result<Vec<(TcpListener, Door)>, StartError> {
     let mut listeners = Vec::new();
     for (i, ip) in config.listen.iter().enumerate() {
         let addr = SocketAddr::new(*ip, config.port);
@@ -157,7 +159,7 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
                     tracing::warn!(%addr, "listening on a non-loopback address: anything that can reach it may read values with the token");
                 }
                 tracing::info!(%addr, "listening");
-                listeners.push(listener);
+                listeners.push((listener, Door::Main));
             }
             Err(error) if i == 0 => {
                 return Err(StartError {
@@ -168,16 +170,37 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
             Err(error) => tracing::debug!(%addr, %error, "optional address unavailable"),
         }
     }
-    if let Some(port) = config.cloud_extensions_port {
-        for (i, ip) in config.listen.iter().enumerate() {
+    let loopback: Vec<IpAddr> = config
+        .listen
+        .iter()
+        .copied()
+        .filter(IpAddr::is_loopback)
+        .collect();
+    let optional = [
+        (
+            config.cloud_extensions_port,
+            Door::CloudExtensions,
+            "Cloud Extensions' port",
+            &config.listen,
+        ),
+        (
+            config.appconfig.agent_port,
+            Door::Agent,
+            "the AppConfig Agent's port",
+            &loopback,
+        ),
+    ];
+    for (port, door, what, addresses) in optional {
+        let Some(port) = port else { continue };
+        for (i, ip) in addresses.iter().enumerate() {
             let addr = SocketAddr::new(*ip, port);
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
-                    tracing::info!(%addr, "listening (Cloud Extensions' port)");
-                    listeners.push(listener);
+                    tracing::info!(%addr, "listening ({what})");
+                    listeners.push((listener, door));
                 }
                 Err(error) if i == 0 => {
-                    tracing::warn!(%addr, %error, "cannot listen on Cloud Extensions' port; serving on the main port only")
+                    tracing::warn!(%addr, %error, "cannot listen on {what}; serving without it")
                 }
                 Err(error) => tracing::debug!(%addr, %error, "optional address unavailable"),
             }

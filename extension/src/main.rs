@@ -19,6 +19,9 @@ fn main() {
     for (name, closest) in config::unknown_vars(&env) {
         tracing::warn!("unknown variable {name} is ignored; did you mean {closest}?");
     }
+    for (name, why) in config::unread_appconfig_vars(&env) {
+        tracing::warn!("{name} is ignored: {why}");
+    }
     let config = Config::from_env(&env);
     let runtime_api = config::runtime_api(&env);
     // Lambda requires the registered name to be the file name under /opt/extensions.

@@ -11,6 +11,8 @@ pub enum Service {
     Ssm,
     SecretsManager,
     S3,
+    /// AppConfig Data (StartConfigurationSession, GetLatestConfiguration).
+    AppConfig,
 }
 
 impl Service {
@@ -20,6 +22,7 @@ impl Service {
             Service::Ssm => "SSM",
             Service::SecretsManager => "Secrets Manager",
             Service::S3 => "S3",
+            Service::AppConfig => "AppConfig",
         }
     }
 }
@@ -266,4 +269,45 @@ pub struct ForwardAnswer {
     /// The headers worth relaying: the content type, AWS's request id and error type.
     pub headers: http::HeaderMap,
     pub body: bytes::Bytes,
+}
+
+/// An AppConfig configuration profile: application, environment and profile, each by name or id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProfileRequest {
+    pub application: String,
+    pub environment: String,
+    pub profile: String,
+    pub target: Target,
+}
+
+/// What one GetLatestConfiguration answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestConfiguration {
+    /// The token of the next poll (each is good for one call).
+    pub next_token: String,
+    /// How long AppConfig wants the next poll to wait, at least.
+    pub next_poll_interval: Option<std::time::Duration>,
+    pub content_type: Option<String>,
+    pub version_label: Option<String>,
+    /// The configuration; empty when it has not changed since the previous poll.
+    pub content: bytes::Bytes,
+}
+
+/// Why a GetLatestConfiguration failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollError {
+    /// AppConfig refused the token.
+    Token(TokenProblem),
+    Upstream(UpstreamError),
+}
+
+/// What AppConfig Data found wrong with a configuration token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Older than its 24 hours: a new session is needed.
+    Expired,
+    /// Not a token AppConfig made (or already spent): a new session is needed.
+    Corrupted,
+    /// Polled sooner than the session's interval: keep the last configuration.
+    PollIntervalNotSatisfied,
 }

@@ -12,6 +12,7 @@ use crate::model::{
 };
 use std::time::Duration;
 
+pub mod appconfig;
 mod pairs;
 mod syntax;
 

@@ -9,7 +9,9 @@
 //!   configuration, pooled connections (`App::restored`: auth and `aws::clients`);
 //! - random state every copy of the snapshot would otherwise share: each cache's TTL jitter,
 //!   the base of request ids;
-//! - the prefetch list, fetched again in the background so the restored function's first reads
+//! - AppConfig sessions: every profile starts a new session (copies of one snapshot must not
+//!   spend one token twice);
+//! - the prefetch lists, fetched again in the background so the restored function's first reads
 //!   are hits.
 //!
 //! Cached values are not dropped: an entry stored before a restore never counts as fresh after
@@ -19,14 +21,33 @@
 //! the prefetch waits for the first read request or the first restore, whichever comes first.
 
 use crate::app::App;
-use crate::config::PrefetchItem;
+use crate::config::{PrefetchItem, ProfileId};
 use crate::{awsapi, prefetch, timeline};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
+/// What is fetched ahead of the first reads: `SIDECACHE_PREFETCH` and the AppConfig Agent's
+/// `AWS_APPCONFIG_EXTENSION_PREFETCH_LIST`.
+#[derive(Debug, Clone, Default)]
+pub struct Prefetch {
+    pub values: Vec<PrefetchItem>,
+    pub profiles: Vec<ProfileId>,
+}
+
+impl Prefetch {
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.profiles.is_empty()
+    }
+
+    fn spawn(&self, app: &Arc<App>) {
+        prefetch::spawn(app.clone(), self.values.clone());
+        app.appconfig.prefetch(&self.profiles);
+    }
+}
+
 pub struct Restores {
     app: Arc<App>,
-    prefetch: Vec<PrefetchItem>,
+    prefetch: Prefetch,
     /// The restores caught up with so far.
     seen: AtomicU32,
 }
@@ -34,17 +55,17 @@ pub struct Restores {
 impl Restores {
     /// Starts the prefetch (now, or at the first read request when `at_init` is false) and
     /// returns the owner the server asks at every request.
-    pub fn start(app: Arc<App>, prefetch: Vec<PrefetchItem>, at_init: bool) -> Arc<Self> {
+    pub fn start(app: Arc<App>, prefetch: Prefetch, at_init: bool) -> Arc<Self> {
         let restores = Arc::new(Restores {
             app: app.clone(),
             prefetch: prefetch.clone(),
             seen: AtomicU32::new(timeline::now().restores()),
         });
         if at_init {
-            prefetch::spawn(app, prefetch);
+            prefetch.spawn(&app);
         } else if !prefetch.is_empty() {
             tracing::info!(
-                items = prefetch.len(),
+                items = prefetch.values.len() + prefetch.profiles.len(),
                 "prefetch waits for the first request or a SnapStart restore (nothing is fetched into the snapshot)"
             );
             let owner = restores.clone();
@@ -52,7 +73,7 @@ impl Restores {
                 owner.app.first_request.fired().await;
                 // A restore before the first request has prefetched already.
                 if owner.seen.load(Relaxed) == 0 {
-                    prefetch::spawn(owner.app.clone(), owner.prefetch.clone());
+                    owner.prefetch.spawn(&owner.app);
                 }
             });
         }
@@ -72,6 +93,6 @@ impl Restores {
         tracing::info!("SnapStart restore: credentials, clients, connections and random state made anew; prefetching again");
         self.app.restored();
         awsapi::draw_request_ids();
-        prefetch::spawn(self.app.clone(), self.prefetch.clone());
+        self.prefetch.spawn(&self.app);
     }
 }

@@ -6,6 +6,7 @@
 //! (docs/performance.md). hyper still parses and writes HTTP; axum still shapes errors and
 //! JSON documents.
 
+mod appconfig;
 mod body;
 
 pub use body::{Reply, ReplyBody};
@@ -24,6 +25,20 @@ use std::time::Duration;
 use tokio_util::io::ReaderStream;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// Which listener a request came in on: what it may ask for, and with which proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` (2773): everything, with the token header or a
+    /// signature.
+    Main,
+    /// Cloud Extensions' port (5333, when asked for): what the main port serves, and its
+    /// AppConfig API (`POST /appconfig/`) without a token, as Cloud Extensions' own example calls it.
+    CloudExtensions,
+    /// The AppConfig Agent's port (2772): the agent's route and `/ping`, without a token, as
+    /// the agent serves them; loopback only.
+    Agent,
+}
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// The Secrets Manager Agent's path form: `GET /v1/<secretId>`.
 const SECRET_AT: &str = "/v1/";
@@ -46,6 +61,15 @@ enum Endpoint {
     Object,
     Stats,
     Invalidate,
+    /// The AppConfig Agent's `/applications/{app}/environments/{env}/configurations/{profile}`.
+    AppConfig,
+}
+
+impl Endpoint {
+    /// What the AppConfig Agent's port serves.
+    fn on_agent_port(self) -> bool {
+        matches!(self, Endpoint::Ping | Endpoint::AppConfig)
+    }
 }
 
 /// The route table: every endpoint and the one method it answers (GET also answers HEAD).
@@ -69,16 +93,23 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
         "/cache/invalidate" => (Invalidate, Method::POST),
         _ if path.starts_with(SECRET_AT) => (SecretAt(SECRET_AT.len()), Method::GET),
         _ if path.starts_with(SECRET_UNDER) => (SecretAt(SECRET_UNDER.len()), Method::GET),
+        _ if path.starts_with("/applications/") => (AppConfig, Method::GET),
         _ => return None,
     })
 }
 
 /// Answers one request from the table (the server sends requests in AWS's own APIs to
 /// `awsapi` first). Unknown paths are 404 and wrong methods 405 before any token check.
-pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
+pub async fn dispatch<B>(app: &App, door: Door, request: &http::Request<B>) -> Reply {
     let path = request.uri().path();
-    let Some((endpoint, method)) = endpoint(path) else {
-        return error(AppError::UnknownEndpoint(path.chars().take(200).collect()));
+    let found =
+        endpoint(path).filter(|(endpoint, _)| door != Door::Agent || endpoint.on_agent_port());
+    let Some((endpoint, method)) = found else {
+        let unknown = AppError::UnknownEndpoint(path.chars().take(200).collect());
+        return match door {
+            Door::Agent => appconfig::agent_error(&unknown),
+            _ => error(unknown),
+        };
     };
     let allowed =
         request.method() == method || (method == Method::GET && request.method() == Method::HEAD);
@@ -88,6 +119,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
     let headers = request.headers();
     let checked = match endpoint {
         Endpoint::Ping => auth::not_forwarded(headers),
+        Endpoint::AppConfig if door == Door::Agent => auth::not_forwarded(headers),
         // The token header, or (Cloud Extensions' clients) a signature over the GET.
         _ => auth::authorize(
             &app.auth,
@@ -103,7 +135,10 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
         .map(|_| ()),
     };
     if let Err(e) = checked {
-        return error(e);
+        return match door {
+            Door::Agent => appconfig::agent_error(&e),
+            _ => error(e),
+        };
     }
     let query = request.uri().query();
     let answer = match endpoint {
@@ -117,6 +152,7 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
         Endpoint::Object => get_object(app, query).await,
         Endpoint::Stats => Ok(body::from_axum(Json(app.stats_report()).into_response())),
         Endpoint::Invalidate => invalidate(app, query),
+        Endpoint::AppConfig => Ok(appconfig::get(app, door, path, query).await),
     };
     answer.unwrap_or_else(error)
 }
@@ -125,19 +161,26 @@ pub async fn dispatch<B>(app: &App, request: &http::Request<B>) -> Reply {
 /// single read. `None` sends the request to `dispatch`, which answers everything else
 /// (misses, errors, HEAD, S3 files to open, a token that may need refreshing) and answers
 /// these the same way, only slower: a hit's future was most of the work (docs/performance.md).
-pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
+pub fn answer_hit<B>(app: &App, door: Door, request: &http::Request<B>) -> Option<Reply> {
     if request.method() != Method::GET {
         return None;
     }
-    let (endpoint, _) = endpoint(request.uri().path())?;
+    let path = request.uri().path();
+    let (endpoint, _) = endpoint(path)?;
     let headers = request.headers();
-    if let Endpoint::Ping = endpoint {
-        return auth::not_forwarded(headers).is_ok().then(ping);
+    let query = request.uri().query();
+    match (endpoint, door) {
+        (Endpoint::Ping, _) => return auth::not_forwarded(headers).is_ok().then(ping),
+        (Endpoint::AppConfig, Door::Agent) => {
+            auth::not_forwarded(headers).ok()?;
+            return appconfig::hit(app, path, query);
+        }
+        (_, Door::Agent) => return None,
+        _ => {}
     }
     if !auth::authorized_now(&app.auth.token, headers) {
         return None;
     }
-    let query = request.uri().query();
     let ((entry, age), format) = match endpoint {
         Endpoint::Parameter => {
             let (request, options) = query::parameter_request(query).ok()?;
@@ -163,6 +206,7 @@ pub fn answer_hit<B>(app: &App, request: &http::Request<B>) -> Option<Reply> {
             }
             (app.cached_object(&request, options)?, options.format)
         }
+        Endpoint::AppConfig => return appconfig::hit(app, path, query),
         _ => return None,
     };
     Some(value_response(&entry, Outcome::Hit, format, age))

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::awsapi;
 use crate::config::Config;
 use crate::restore::Restores;
-use crate::routes::{self, Reply};
+use crate::routes::{self, Door, Reply};
 use connection_state::{ConnectionState, Phase};
 use futures_util::future::Either;
 use give_way::{AtCap, Tracked, GIVE_WAY_AFTER, RECHECK};
@@ -57,7 +57,7 @@ impl Limits {
 /// requests finish (closing idle connections at once) and returns when every connection has
 /// closed (the caller bounds that wait).
 pub async fn serve(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, Door)>,
     app: Arc<App>,
     restores: Arc<Restores>,
     limits: Limits,
@@ -94,16 +94,16 @@ struct Server {
 impl Server {
     /// One loop for every listener, so that the one slot it waits with is for whichever
     /// listener has a connection first.
-    async fn accept_loop(self, listeners: Vec<TcpListener>) {
+    async fn accept_loop(self, listeners: Vec<(TcpListener, Door)>) {
         // One wait for the stop signal for the whole loop, not one per select.
         let stop = self.stop.clone();
         let stop = stop.stopped();
         tokio::pin!(stop);
         let any = || {
             std::future::poll_fn(|cx| {
-                for listener in &listeners {
+                for (listener, door) in &listeners {
                     if let Poll::Ready(accepted) = listener.poll_accept(cx) {
-                        return Poll::Ready(accepted);
+                        return Poll::Ready(accepted.map(|(stream, _)| (stream, *door)));
                     }
                 }
                 Poll::Pending
@@ -117,9 +117,9 @@ impl Server {
                 slot = self.slot(&mut tracked) => slot,
                 _ = &mut stop => return,
             };
-            let stream = tokio::select! {
+            let (stream, door) = tokio::select! {
                 accepted = any() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(error) => {
                         // Out of descriptors or a connection reset before accept: not fatal.
                         tracing::warn!(%error, "accept failed");
@@ -129,7 +129,7 @@ impl Server {
                 },
                 _ = &mut stop => return,
             };
-            let connection = self.connection(tracked.add());
+            let connection = self.connection(tracked.add(), door);
             tokio::spawn(async move {
                 connection.run(stream).await;
                 drop(slot);
@@ -157,8 +157,9 @@ impl Server {
         }
     }
 
-    fn connection(&self, state: Arc<ConnectionState>) -> Connection {
+    fn connection(&self, state: Arc<ConnectionState>, door: Door) -> Connection {
         Connection {
+            door,
             app: self.app.clone(),
             restores: self.restores.clone(),
             limits: self.limits,
@@ -170,6 +171,8 @@ impl Server {
 }
 
 struct Connection {
+    /// The listener it came in on.
+    door: Door,
     app: Arc<App>,
     restores: Arc<Restores>,
     limits: Limits,
@@ -188,6 +191,7 @@ impl Connection {
             self.limits.idle_timeout,
         );
         let service = Dispatch {
+            door: self.door,
             app: self.app.clone(),
             restores: self.restores.clone(),
             state: self.state.clone(),
@@ -217,6 +221,7 @@ impl Connection {
 /// SnapStart restore, then `awsapi::serve`, `routes::answer_hit` or `routes::dispatch`.
 #[derive(Clone)]
 struct Dispatch {
+    door: Door,
     app: Arc<App>,
     restores: Arc<Restores>,
     state: Arc<ConnectionState>,
@@ -230,19 +235,19 @@ impl hyper::service::Service<http::Request<Incoming>> for Dispatch {
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         self.state.enter(Phase::Serving);
         self.restores.catch_up();
-        let app = self.app.clone();
+        let (app, door) = (self.app.clone(), self.door);
         // AWS's own APIs (a stock SDK's requests) in a future of their own size.
-        if let Some(api) = awsapi::recognise(&request) {
+        if let Some(api) = awsapi::recognise(&request).filter(|_| door != Door::Agent) {
             return Either::Right(Box::pin(async move {
-                Ok(awsapi::serve(&app, api, request).await)
+                Ok(awsapi::serve(&app, door, api, request).await)
             }));
         }
         // A fresh hit needs no future of its own: no allocation, no state machine.
-        if let Some(reply) = routes::answer_hit(&app, &request) {
+        if let Some(reply) = routes::answer_hit(&app, door, &request) {
             return Either::Left(std::future::ready(Ok(reply)));
         }
         Either::Right(Box::pin(async move {
-            Ok(routes::dispatch(&app, &request).await)
+            Ok(routes::dispatch(&app, door, &request).await)
         }))
     }
 }

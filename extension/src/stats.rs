@@ -46,6 +46,7 @@ pub struct Stats {
     pub ssm: UpstreamCounters,
     pub secrets_manager: UpstreamCounters,
     pub s3: UpstreamCounters,
+    pub appconfig: UpstreamCounters,
 }
 
 impl Stats {
@@ -54,6 +55,7 @@ impl Stats {
             Service::Ssm => &self.ssm,
             Service::SecretsManager => &self.secrets_manager,
             Service::S3 => &self.s3,
+            Service::AppConfig => &self.appconfig,
         }
     }
 }
@@ -68,6 +70,20 @@ pub struct StatsReport {
     pub upstream: UpstreamReport,
     pub clients: ClientsReport,
     pub s3: S3Report,
+    pub appconfig: AppConfigReport,
+}
+
+/// `/stats`' `appconfig` section.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfigReport {
+    pub profiles: usize,
+    pub hits: u64,
+    pub polls: u64,
+    pub sessions: u64,
+    pub served_stale: u64,
+    pub poll_interval_seconds: u64,
+    pub poll_timeout_ms: u64,
 }
 
 /// The configured bounds, in the units of the variables that set them: what an operator set
@@ -121,6 +137,7 @@ pub struct UpstreamReport {
     pub ssm: CallsReport,
     pub secretsmanager: CallsReport,
     pub s3: CallsReport,
+    pub appconfig: CallsReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -168,6 +185,7 @@ impl Stats {
             ssm: (&self.ssm).into(),
             secretsmanager: (&self.secrets_manager).into(),
             s3: (&self.s3).into(),
+            appconfig: (&self.appconfig).into(),
         }
     }
 

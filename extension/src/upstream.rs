@@ -2,9 +2,9 @@
 //! stub to `App::new`. Nothing outside the `aws` module sees an SDK type.
 
 use crate::model::{
-    ForwardAnswer, ForwardRequest, ObjectFetch, ObjectRequest, Parameter, ParameterRequest,
-    ParametersFound, ParametersRequest, PathRequest, Secret, SecretRequest, SecretsBatchRequest,
-    SecretsFound, UpstreamError,
+    ForwardAnswer, ForwardRequest, LatestConfiguration, ObjectFetch, ObjectRequest, Parameter,
+    ParameterRequest, ParametersFound, ParametersRequest, PathRequest, PollError, ProfileRequest,
+    Secret, SecretRequest, SecretsBatchRequest, SecretsFound, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use async_trait::async_trait;
@@ -37,6 +37,19 @@ pub trait Upstream: Send + Sync {
     /// An AWS JSON 1.1 call passed through to its service, signed with the extension's
     /// credentials; the service's answer, whatever its status.
     async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, UpstreamError>;
+    /// AppConfig Data's StartConfigurationSession: the session's first token. The minimum poll
+    /// interval is asked for only when given (AWS's floor is 15 s).
+    async fn start_configuration_session(
+        &self,
+        profile: &ProfileRequest,
+        min_poll_interval_seconds: Option<i32>,
+    ) -> Result<String, UpstreamError>;
+    /// AppConfig Data's GetLatestConfiguration with `token`.
+    async fn get_latest_configuration(
+        &self,
+        profile: &ProfileRequest,
+        token: &str,
+    ) -> Result<LatestConfiguration, PollError>;
     /// After a SnapStart restore: clients, credentials and pooled connections made anew.
     fn restored(&self);
     /// Figures of the SDK client cache, for `/stats`.

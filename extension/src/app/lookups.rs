@@ -52,7 +52,7 @@ pub(super) fn same_value(service: Service, cached: &str, name: &str) -> bool {
             let (a, b) = (resource(cached), resource(name));
             a == b || unsuffixed(&a) == b || a == unsuffixed(&b)
         }
-        Service::S3 => false,
+        Service::S3 | Service::AppConfig => false,
     }
 }
 

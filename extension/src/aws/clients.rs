@@ -9,7 +9,7 @@
 use super::credentials::EnvironmentFirst;
 use super::http::UpstreamHttp;
 use super::role::RoleCredentials;
-use crate::config::{ClientCachePolicy, Config, OwnListeners};
+use crate::config::{AppConfigRole, ClientCachePolicy, Config, OwnListeners};
 use crate::model::{Service, Target};
 use crate::stats::{ClientsReport, Counter};
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
@@ -39,6 +39,7 @@ pub enum SdkClient {
     Ssm(aws_sdk_ssm::Client),
     SecretsManager(aws_sdk_secretsmanager::Client),
     S3(aws_sdk_s3::Client),
+    AppConfig(aws_sdk_appconfigdata::Client),
 }
 
 /// A client plus the permits that cap its concurrent calls
@@ -58,6 +59,8 @@ impl CachedClient {
 }
 
 struct Settings {
+    /// The AppConfig Agent's role, assumed with its external id and session name.
+    appconfig_role: Option<AppConfigRole>,
     ssm_timeout: Option<Duration>,
     secrets_timeout: Option<Duration>,
     s3_path_style: bool,
@@ -104,6 +107,7 @@ impl ClientCache {
             http: UpstreamHttp::new(config.ca_bundle.clone()),
             clients,
             settings: Settings {
+                appconfig_role: config.appconfig.role.clone(),
                 ssm_timeout: config.ssm_timeout,
                 secrets_timeout: config.secrets_timeout,
                 s3_path_style: config.s3_path_style,
@@ -194,9 +198,13 @@ impl ClientCache {
             conf = conf.region(Region::new(region.clone()));
         }
         if let Some(role_arn) = &target.role_arn {
-            conf = conf.credentials_provider(SharedCredentialsProvider::new(RoleCredentials::new(
-                role_arn, base,
-            )));
+            let mut role = RoleCredentials::new(role_arn, base);
+            if let Some(agent) = self.settings.appconfig_role.as_ref() {
+                if service == Service::AppConfig && agent.arn == *role_arn {
+                    role = role.with(agent.external_id.as_deref(), agent.session_name.as_deref());
+                }
+            }
+            conf = conf.credentials_provider(SharedCredentialsProvider::new(role));
         }
         let conf = conf.build();
         let timeout = |t: Option<Duration>| {
@@ -227,6 +235,7 @@ impl ClientCache {
                     .force_path_style(self.settings.s3_path_style);
                 SdkClient::S3(aws_sdk_s3::Client::from_conf(b.build()))
             }
+            Service::AppConfig => SdkClient::AppConfig(aws_sdk_appconfigdata::Client::new(&conf)),
         };
         CachedClient {
             client,

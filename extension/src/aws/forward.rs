@@ -46,7 +46,9 @@ pub async fn forward(
     let (service_id, signing_name) = match request.service {
         Service::Ssm => ("SSM", "ssm"),
         Service::SecretsManager => ("Secrets Manager", "secretsmanager"),
-        Service::S3 => return Err(failed(UpstreamErrorKind::Invalid, "not a JSON API".into())),
+        Service::S3 | Service::AppConfig => {
+            return Err(failed(UpstreamErrorKind::Invalid, "not forwarded".into()))
+        }
     };
     let base = clients.base().await;
     // The permit caps concurrent calls per client, forwarded ones included.
@@ -200,7 +202,7 @@ async fn default_endpoint(
                 .map_err(|e| e.to_string())?;
             DefaultResolver::new().resolve_endpoint(&params).await
         }
-        Service::S3 => return Err("S3 is not forwarded".into()),
+        Service::S3 | Service::AppConfig => return Err("not forwarded".into()),
     };
     endpoint
         .map(|e| e.url().to_owned())

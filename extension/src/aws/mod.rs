@@ -1,6 +1,7 @@
 //! Everything that touches the AWS SDK. Other modules see only `model` types and the
 //! [`Upstream`] and [`CredentialSource`] traits implemented here.
 
+mod appconfig;
 mod clients;
 mod credentials;
 mod errors;
@@ -14,9 +15,9 @@ mod ssm;
 use crate::auth::{CredentialSource, Identity};
 use crate::config::Config;
 use crate::model::{
-    ForwardAnswer, ForwardRequest, ObjectFetch, ObjectRequest, Parameter, ParameterRequest,
-    ParametersFound, ParametersRequest, PathRequest, Secret, SecretRequest, SecretsBatchRequest,
-    SecretsFound, Service, Target, UpstreamError,
+    ForwardAnswer, ForwardRequest, LatestConfiguration, ObjectFetch, ObjectRequest, Parameter,
+    ParameterRequest, ParametersFound, ParametersRequest, PathRequest, PollError, ProfileRequest,
+    Secret, SecretRequest, SecretsBatchRequest, SecretsFound, Service, Target, UpstreamError,
 };
 use crate::stats::ClientsReport;
 use crate::upstream::Upstream;
@@ -60,6 +61,22 @@ impl AwsUpstream {
         let cached = self.clients.get(Service::SecretsManager, target).await;
         let _permit = cached.permit().await;
         let SdkClient::SecretsManager(client) = &cached.client else {
+            unreachable!("the client cache key includes the service")
+        };
+        call(client).await
+    }
+}
+
+impl AwsUpstream {
+    /// Runs `call` with the target's AppConfig Data client, holding one of its permits.
+    async fn appconfig<T>(
+        &self,
+        target: &Target,
+        call: impl AsyncFnOnce(&aws_sdk_appconfigdata::Client) -> T,
+    ) -> T {
+        let cached = self.clients.get(Service::AppConfig, target).await;
+        let _permit = cached.permit().await;
+        let SdkClient::AppConfig(client) = &cached.client else {
             unreachable!("the client cache key includes the service")
         };
         call(client).await
@@ -123,6 +140,26 @@ impl Upstream for AwsUpstream {
             unreachable!("the client cache key includes the service")
         };
         s3::get_object(client, request, if_none_match).await
+    }
+
+    async fn start_configuration_session(
+        &self,
+        profile: &ProfileRequest,
+        min_poll_interval_seconds: Option<i32>,
+    ) -> Result<String, UpstreamError> {
+        self.appconfig(&profile.target, async |c| {
+            appconfig::start_session(c, profile, min_poll_interval_seconds).await
+        })
+        .await
+    }
+
+    async fn get_latest_configuration(
+        &self,
+        profile: &ProfileRequest,
+        token: &str,
+    ) -> Result<LatestConfiguration, PollError> {
+        self.appconfig(&profile.target, async |c| appconfig::latest(c, token).await)
+            .await
     }
 
     async fn forward(&self, request: &ForwardRequest) -> Result<ForwardAnswer, UpstreamError> {

@@ -16,6 +16,9 @@ const SESSION_NAME: &str = "sidecache";
 #[derive(Debug)]
 pub struct RoleCredentials {
     role_arn: String,
+    /// The AppConfig Agent's `_ROLE_EXTERNAL_ID` and `_ROLE_SESSION_NAME`, for its role.
+    external_id: Option<String>,
+    session_name: Option<String>,
     base: SdkConfig,
     provider: OnceCell<AssumeRoleProvider>,
 }
@@ -24,9 +27,18 @@ impl RoleCredentials {
     pub fn new(role_arn: &str, base: &SdkConfig) -> Self {
         RoleCredentials {
             role_arn: role_arn.to_owned(),
+            external_id: None,
+            session_name: None,
             base: base.clone(),
             provider: OnceCell::new(),
         }
+    }
+
+    /// As the AppConfig Agent assumes its role: with an external id and a session name.
+    pub fn with(mut self, external_id: Option<&str>, session_name: Option<&str>) -> Self {
+        self.external_id = external_id.map(str::to_owned);
+        self.session_name = session_name.map(str::to_owned);
+        self
     }
 }
 
@@ -39,10 +51,13 @@ impl ProvideCredentials for RoleCredentials {
             let provider = self
                 .provider
                 .get_or_init(|| {
-                    AssumeRoleProvider::builder(&self.role_arn)
-                        .session_name(SESSION_NAME)
-                        .configure(&self.base)
-                        .build()
+                    let mut builder = AssumeRoleProvider::builder(&self.role_arn)
+                        .session_name(self.session_name.as_deref().unwrap_or(SESSION_NAME))
+                        .configure(&self.base);
+                    if let Some(external_id) = &self.external_id {
+                        builder = builder.external_id(external_id);
+                    }
+                    builder.build()
                 })
                 .await;
             provider.provide_credentials().await

@@ -11,7 +11,7 @@ use crate::auth::{self, Asked, Refusal};
 use crate::error::AppError;
 use crate::model::{Service, Target};
 use crate::query::{Format, ReadOptions};
-use crate::routes::Reply;
+use crate::routes::{Door, Reply};
 use bytes::Bytes;
 use http::header;
 use serde_json::value::RawValue;
@@ -59,11 +59,18 @@ impl Call<'_> {
     }
 }
 
-pub async fn serve<B>(app: &App, request: http::Request<B>) -> Reply
+pub async fn serve<B>(app: &App, door: Door, request: http::Request<B>) -> Reply
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let appconfig = request
+        .headers()
+        .get(X_AMZ_TARGET)
+        .is_some_and(|t| t.as_bytes().starts_with(b"AppConfig."));
+    if appconfig {
+        return super::appconfig::serve(app, door, request).await;
+    }
     let (parts, body) = request.into_parts();
     let operation = parts
         .headers

@@ -4,10 +4,14 @@
 //! (`PARAMETERS_SECRETS_EXTENSION_*`, `SSM_PARAMETER_STORE_*`, `SECRETS_MANAGER_*`); our own
 //! settings use the `SIDECACHE_` prefix. `docs/configuration.md` documents every variable.
 
+mod appconfig;
 mod endpoints;
 mod env;
 mod prefetch;
 
+pub use appconfig::{
+    unread_vars as unread_appconfig_vars, AppConfigRole, AppConfigSettings, ProfileId,
+};
 pub use endpoints::OwnListeners;
 pub use env::{Env, InvalidVar, ProcessEnv};
 pub use prefetch::PrefetchItem;
@@ -195,6 +199,8 @@ pub struct Config {
     pub endpoints_naming_us: Vec<(&'static str, String)>,
     /// `AWS_REGION`, else `AWS_DEFAULT_REGION`: the region values are read in by default.
     pub region: Option<String>,
+    /// The AppConfig Agent's variables (`AWS_APPCONFIG_EXTENSION_*`).
+    pub appconfig: AppConfigSettings,
     pub cache_enabled: bool,
     pub cache_size: u64,
     pub cache_max_bytes: u64,
@@ -262,8 +268,12 @@ impl Config {
         let cloud_extensions_port = r
             .raw(ENV_CLOUD_EXTENSIONS_PORT)
             .map(|_| r.u64_in(ENV_CLOUD_EXTENSIONS_PORT, 0, 1, 65535) as u16);
+        let appconfig = appconfig::read(&mut r);
         let own_listeners = OwnListeners {
-            ports: std::iter::once(port).chain(cloud_extensions_port).collect(),
+            ports: [Some(port), cloud_extensions_port, appconfig.agent_port]
+                .into_iter()
+                .flatten()
+                .collect(),
             addresses: listen.clone(),
         };
         let endpoints_naming_us = endpoints::naming_us(&mut r, &own_listeners);
@@ -383,6 +393,7 @@ impl Config {
             own_listeners,
             endpoints_naming_us,
             region,
+            appconfig,
             cache_enabled,
             cache_size,
             cache_max_bytes,

@@ -5,6 +5,7 @@
 //! Lambda mode, against a fake of the Lambda Extensions API (`fake_lambda`).
 
 pub mod check;
+pub mod fake_appconfig;
 pub mod fake_clock;
 pub mod fake_lambda;
 pub mod fault_proxy;
@@ -14,6 +15,7 @@ pub mod sidecar;
 pub mod tls;
 pub mod util;
 
+pub use fake_appconfig::FakeAppConfig;
 pub use fake_clock::FakeClock;
 pub use fake_lambda::FakeLambda;
 pub use fault_proxy::{Fault, FaultProxy};

@@ -14,6 +14,8 @@ mod e2e {
     mod common;
 
     mod agent_compat;
+    mod appconfig;
+    mod appconfig_fake;
     mod by_path;
     mod cache;
     mod clients;

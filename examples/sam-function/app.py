@@ -1,13 +1,16 @@
-"""Example Lambda handler: a parameter, a secret and an S3 object through the sidecache layer.
+"""Example Lambda handler: a parameter, a secret, an S3 object and an AppConfig profile through
+the sidecache layer.
 
 Uses the `sidecache` package (clients/python; standard library only, so no AWS SDK to load
 at cold start) from the layer itself: the sidecache layer ships it as python/sidecache, which
 Lambda puts on sys.path as /opt/python, so nothing is packed with the function but this file.
 The client is made once per execution environment and keeps one connection to the extension
-open across invocations. Deployed by template.yaml.
+open across invocations. The AppConfig profile is read exactly as through AWS's AppConfig Agent: a plain GET on the
+agent's port (2772), no token. Deployed by template.yaml.
 """
 import json
 import os
+import urllib.request
 
 import sidecache
 
@@ -43,9 +46,24 @@ def read_object():
             "cache": cache}
 
 
+def read_appconfig():
+    port = os.environ.get("AWS_APPCONFIG_EXTENSION_HTTP_PORT", "2772")
+    url = f"http://localhost:{port}{os.environ['APPCONFIG_PROFILE']}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            configuration = json.load(answer)
+            return {"configuration": configuration, "version": answer.headers["ConfigurationVersion"],
+                    "label": answer.headers["Version-Label"], "cache": answer.headers["X-Cache"]}
+    except urllib.error.HTTPError as error:
+        return {"error": error.read().decode("utf-8", "replace"), "status": error.code}
+
+
 def handler(event, context):
     summary = {}
-    for name, read in (("parameter", read_parameter), ("secret", read_secret), ("object", read_object)):
+    reads = [("parameter", read_parameter), ("secret", read_secret), ("object", read_object)]
+    if os.environ.get("APPCONFIG_PROFILE"):
+        reads.append(("appconfig", read_appconfig))
+    for name, read in reads:
         try:
             summary[name] = read()
         except sidecache.SidecacheError as error:

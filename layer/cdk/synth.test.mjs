@@ -80,3 +80,37 @@ test("every variable CDK sets is one sidecache documents and reads", () => {
     assert.deepEqual(unknown, [], "variables sidecache does not read (docs/configuration.md)");
   }
 });
+
+// The AppConfig Agent's layer replaced by sidecache's (docs/appconfig.md): a function that attached
+// the agent with `appconfig.Application.getLambdaLayerVersionArn(region)` and set the agent's
+// variables attaches sidecache's layer instead and keeps the variables, which sidecache reads.
+test("the AppConfig Agent's layer swaps for sidecache's, its variables kept", async () => {
+  const appconfig = await import("aws-cdk-lib/aws-appconfig");
+  const agentArn = appconfig.Application.getLambdaLayerVersionArn("eu-west-1");
+  assert.match(agentArn, /AppConfig/, "the agent's layer ARN as CDK knows it");
+  const agentVariables = {
+    AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS: "60",
+    AWS_APPCONFIG_EXTENSION_POLL_TIMEOUT_MILLIS: "3000",
+    AWS_APPCONFIG_EXTENSION_PREFETCH_LIST: "shop:prod:flags",
+    AWS_APPCONFIG_EXTENSION_HTTP_PORT: "2772",
+  };
+  const functionWith = (layerArn) => {
+    const stack = new Stack(new App(), "AppConfigDropIn", { env: { account: "123456789012", region: "eu-west-1" } });
+    const fn = new lambda.Function(stack, "Reader", {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: "index.handler",
+      code: lambda.Code.fromInline("exports.handler = async () => null;"),
+      environment: agentVariables,
+    });
+    fn.addLayers(lambda.LayerVersion.fromLayerVersionArn(stack, "Layer", layerArn));
+    return Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"))[0].Properties;
+  };
+  const before = functionWith(agentArn);
+  const after = functionWith(X86_ARN);
+  assert.deepEqual(before.Layers, [agentArn]);
+  assert.deepEqual(after.Layers, [X86_ARN], "sidecache's layer, and not the agent's");
+  assert.deepEqual(after.Environment.Variables, before.Environment.Variables, "nothing else changes");
+  const documented = documentedVariables();
+  const unknown = Object.keys(after.Environment.Variables).filter((name) => !documented.has(name));
+  assert.deepEqual(unknown, [], "variables sidecache does not read (docs/configuration.md)");
+});

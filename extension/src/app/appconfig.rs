@@ -477,3 +477,6 @@ impl ProfileRef<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -78,6 +78,10 @@ driver=
 # GET hit, one SigV4 verification, the handler's CPU per warm read (scripts/bench/sdk_rows.py).
 "$PY" scripts/bench/sdk_rows.py --bin "$BIN"
 
+# AppConfig: a hit on the agent's path beside a parameter hit, and RSS with 20 profiles of
+# 64 KiB (scripts/bench/appconfig_rows.py).
+"$PY" scripts/bench/appconfig_rows.py --bin "$BIN"
+
 # The handler's cold path per language: import + first value, our clients beside the raw floor,
 # the AWS docs' snippets, fetch and the AWS SDKs (scripts/bench/client_rows.py).
 "$PY" scripts/bench/client_rows.py --bin "$BIN"

@@ -59,14 +59,16 @@ $(CLIENTS_STAMP): $(MOTO_STAMP)
 	  || echo "clients: aws-lambda-powertools could not be installed: its tests will be skipped"
 	touch $@
 
-# middy's core, the Node client's only (dev) dependency, for its middleware test; skipped if absent.
+# The Node client's dev dependencies (middy's core, Powertools for TypeScript's parameters), for
+# the middleware and AppConfig-agent tests; those tests are skipped if the install fails.
 MIDDY_STAMP := clients/node/node_modules/@middy/core/package.json
 $(MIDDY_STAMP): clients/node/package-lock.json
 	cd clients/node && npm ci --no-audit --no-fund --silent \
-	  || echo "clients: @middy/core could not be installed: its test will be skipped"
+	  || echo "clients: the Node dev dependencies could not be installed: their tests will be skipped"
 
 # The client packages (clients/python, clients/node): their own suites against a live sidecar on moto.
 clients: venv build $(CLIENTS_STAMP) $(MIDDY_STAMP)
+	$(CARGO) build -p sidecache-tests --bin fake-appconfig
 	scripts/test-clients.sh
 
 # The Node.js client's transport and connection tests on Lambda's other Node.js majors (the

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # `make clients`: the Python and Node.js client packages' own test suites against a live
-# sidecache on moto. Starts moto and target/debug/sidecache (standalone mode) on free ports,
-# seeds parameters, secrets and S3 objects for each suite, installs clients/python into .venv
-# (as a user would: `pip install ./clients/python`), runs pytest and `node --test`, and stops
-# everything on exit. Needs `make venv build` and pytest in .venv (the Makefile's `clients`
-# target installs it, Powertools when it can, and @middy/core into clients/node when it can).
+# sidecache on moto. Starts moto, the fake AppConfig Data (target/debug/fake-appconfig: moto has
+# no AppConfig Data) and target/debug/sidecache (standalone mode, its AppConfig Agent port on)
+# on free ports, seeds parameters, secrets, S3 objects and AppConfig profiles for each suite,
+# installs clients/python into .venv (as a user would: `pip install ./clients/python`), runs
+# pytest and `node --test`, and stops everything on exit. Needs `make venv build`, the
+# fake-appconfig binary and pytest in .venv (the Makefile's `clients` target builds and installs
+# them, Powertools when it can, and clients/node's devDependencies when it can).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 BIN=${SIDECACHE_BIN:-$ROOT/target/debug/sidecache}
-for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$ROOT/.venv/bin/pytest" "$BIN"; do
+FAKE_APPCONFIG_BIN=${FAKE_APPCONFIG_BIN:-$ROOT/target/debug/fake-appconfig}
+for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$ROOT/.venv/bin/pytest" "$BIN" "$FAKE_APPCONFIG_BIN"; do
   [ -x "$tool" ] || { echo "test-clients: $tool is missing: run 'make clients'" >&2; exit 1; }
 done
 
@@ -25,6 +28,7 @@ rm -rf clients/python/build clients/python/src/sidecache.egg-info
 
 MOTO_PORT=$(free_port)
 PORT=$(free_port)
+APPCONFIG_AGENT_PORT=$(free_port)
 # What the suites read: the run's random id is in every seeded value, so nothing passes on a
 # value left over from another run.
 export CLIENTS_RUN_ID=$RANDOM$RANDOM
@@ -35,11 +39,29 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$PORT
 export SIDECACHE_TOKEN=clients-token-$RANDOM$RANDOM
 export SIDECACHE_S3_DIR=$work/s3
+# The AppConfig Agent's port, where sidecache answers as AWS's agent does: Powertools' and
+# middy's agent clients read this variable, as they do in Lambda.
+export AWS_APPCONFIG_EXTENSION_HTTP_PORT=$APPCONFIG_AGENT_PORT
 unset AWS_SESSION_TOKEN
 
 "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
 pids+=($!)
 wait_for "$AWS_ENDPOINT_URL/moto-api/" "$work/moto.log"
+
+# The fake AppConfig Data: it prints `READY <fake port> <control port>` and lives while its
+# stdin (this shell's end of the coprocess pipe) is open; cleanup also ends it.
+coproc FAKE_APPCONFIG { exec "$FAKE_APPCONFIG_BIN" 2>"$work/fake-appconfig.log"; }
+pids+=("$FAKE_APPCONFIG_PID")
+ready=
+read -r -t 30 ready FAKE_APPCONFIG_PORT FAKE_APPCONFIG_CONTROL_PORT <&"${FAKE_APPCONFIG[0]}"
+if [ "$ready" != READY ]; then
+  echo "test-clients: the fake AppConfig Data did not start; its log:" >&2
+  cat "$work/fake-appconfig.log" >&2
+  exit 1
+fi
+export AWS_ENDPOINT_URL_APPCONFIGDATA=http://127.0.0.1:$FAKE_APPCONFIG_PORT
+# For the suites: the fake's control API (deployments, upstream counts; tests/src/bin/fake_appconfig.rs).
+export FAKE_APPCONFIG_CONTROL=http://127.0.0.1:$FAKE_APPCONFIG_CONTROL_PORT
 
 # Per suite (python, node), under /clients/<suite>/, secret clients/<suite>/... and
 # s3://clients-bucket/<suite>/...; each test that counts upstream calls has names of its own.
@@ -82,11 +104,44 @@ for suite in ("python", "node"):
     s3.put_object(Bucket=bucket, Key=f"{suite}/config/app-{run}.json",
                   Body=json.dumps({"from": "s3", "run": run}).encode(),
                   ContentType="application/json")
+
+# AppConfig, per suite: application clients-<suite>, environment prod; each test that counts
+# upstream polls reads a profile of its own.
+import base64, urllib.request
+control = os.environ["FAKE_APPCONFIG_CONTROL"]
+def deploy(**body):
+    request = urllib.request.Request(f"{control}/deploy", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+def compact(value):  # JSON as JSON.stringify writes it: the Node suite compares text too
+    return json.dumps(value, separators=(",", ":"))
+flags = {"new_ui": {"enabled": True, "colors": 3, "run": run}, "old_ui": {"enabled": False}}
+for suite in ("python", "node"):
+    app = f"clients-{suite}"
+    for profile, content, content_type, label in [
+        ("settings", compact({"feature": True, "limit": 5, "run": run}), "application/json", f"v1-{run}"),
+        ("flags", compact(flags), "application/json", None),
+        ("text", f"hello {suite} {run}", "text/plain", None),
+        ("encoded", base64.b64encode(f"binary-{run}".encode()).decode(), "text/plain", None),
+        ("team/settings", compact({"nested": run}), "application/json", None),
+        ("counted", compact({"counted": run}), "application/json", None),
+        ("decorated", compact({"decorated": run}), "application/json", None),
+        ("middleware", compact({"middleware": run}), "application/json", None),
+        ("middy", compact({"middy": run}), "application/json", None),
+        ("powertools", compact({"powertools": run}), "application/json", f"pt-{run}"),
+        ("powertools-flags", compact(flags), "application/json", None),
+    ]:
+        deploy(application=app, environment="prod", profile=profile, content=content,
+               content_type=content_type, version_label=label)
+    deploy(application=app, environment="prod", profile="bytes",
+           content_base64=base64.b64encode(bytes(range(256)) + run.encode()).decode(),
+           content_type="application/octet-stream")
 PY
 
 "$BIN" >"$work/sidecache.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$PORT/ping" "$work/sidecache.log"
+wait_for "http://127.0.0.1:$APPCONFIG_AGENT_PORT/ping" "$work/sidecache.log"
 
 status=0
 echo "== clients/python: pytest"
@@ -98,6 +153,13 @@ echo "== clients/node: node --test"
 echo "== clients/node: connections again through node:net (SIDECACHE_CLIENT_TRANSPORT=net)"
 (cd clients/node && SIDECACHE_CLIENT_TRANSPORT=net node --test --test-reporter=spec test/connections.test.js test/transport.test.js) \
   || status=1
+# Whatever the suites did, sidecache must have used AppConfig Data as a correct client does
+# (signed requests, each token once, encoded queries): the fake records any mistake.
+violations=$(curl -fsS "$FAKE_APPCONFIG_CONTROL/violations") || violations="(the fake did not answer)"
+if [ "$violations" != "[]" ]; then
+  echo "test-clients: the fake AppConfig Data saw client mistakes by sidecache: $violations" >&2
+  status=1
+fi
 if [ "$status" -ne 0 ]; then
   echo "test-clients: a suite failed; sidecache's log:" >&2
   tail -n 40 "$work/sidecache.log" >&2

@@ -1,7 +1,8 @@
 "use strict";
 // Built from src/client.mjs and the modules it imports by tools/build.mjs: edit there, then run `npm run build`.
-// sidecache's handler-side client for Node.js: a keep-alive client, typed errors, and a
-// middy-compatible middleware (src/middleware.mjs, loaded on first use). No dependencies.
+// sidecache's handler-side client for Node.js: a keep-alive client, typed errors, AWS AppConfig
+// reads (getAppConfig, feature flags), and a middy-compatible middleware (src/middleware.mjs,
+// loaded on first use). No dependencies.
 //
 // The package loads none of src/ directly: tools/build.mjs bundles this file and src/wire.mjs
 // into one module per loader, dist/sidecache.mjs for `import` and dist/sidecache.cjs for
@@ -482,7 +483,7 @@ class ConnectionPool {
 // ---- end of src/wire.mjs ----
 
 // The registry both faces share (see above); bump the suffix if the shape ever changes.
-const SHARED = Symbol.for("sidecache.node-client.v1");
+const SHARED = Symbol.for("sidecache.node-client.v2");
 
 // Everything the package defines. Top-level, not in a function called once: V8 would parse
 // such a function's body twice (once lazily, once when called), a cost at every cold start.
@@ -550,6 +551,14 @@ async function readTokenFile(path) {
   } catch {
     return "";
   }
+}
+
+/** The AppConfig Agent's route for a profile: each identifier (name or id) one path segment. */
+function appConfigPath(application, environment, configuration) {
+  for (const [what, id] of [["application", application], ["environment", environment], ["configuration", configuration]]) {
+    if (typeof id !== "string" || id === "") throw new TypeError(`AppConfig ${what} must be a non-empty string, not ${id}`);
+  }
+  return `/applications/${encodeURIComponent(application)}/environments/${encodeURIComponent(environment)}/configurations/${encodeURIComponent(configuration)}`;
 }
 
 /** A GetParameter(s) record's value: a StringList split on commas, as lambda-cache does. */
@@ -634,6 +643,29 @@ class Client {
     return this.getJson("/s3/get", { uri, versionId, maxAge, region, roleArn });
   }
 
+  /**
+   * An AWS AppConfig configuration's content as deployed, a Buffer (names or ids). `flags` (a
+   * flag key or an array of them) reads those flags of a feature-flag profile instead: one
+   * flag's object as JSON, or an object keyed by flag. As fresh as sidecache's AppConfig poll
+   * interval (docs/appconfig.md): there is no maxAge, sidecache decides when to ask again.
+   */
+  async appConfig(application, environment, configuration, { flags } = {}) {
+    return (await this.get(appConfigPath(application, environment, configuration), { flag: flags })).body;
+  }
+
+  /**
+   * `appConfig` with what the answer says about it: { content (a Buffer), contentType,
+   * versionLabel (null without a label), version (sidecache's per-profile counter) }.
+   */
+  async appConfigInfo(application, environment, configuration, { flags } = {}) {
+    const { headers, body } = await this.get(appConfigPath(application, environment, configuration), { flag: flags });
+    const version = Number.parseInt(headers["configuration-version"] ?? "", 10);
+    return {
+      content: body, contentType: headers["content-type"] ?? null, versionLabel: headers["version-label"] ?? null,
+      version: Number.isNaN(version) ? null : version,
+    };
+  }
+
   /** sidecache's counters (GET /stats). */
   async stats() {
     return this.getJson("/stats");
@@ -651,7 +683,10 @@ class Client {
     for (const key in query) {
       const value = query[key];
       if (value === undefined || value === null) continue;
-      target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+      // An array repeats its key (flag=a&flag=b).
+      for (const item of Array.isArray(value) ? value : [value]) {
+        target += `${target === path ? "?" : "&"}${encodeURIComponent(key)}=${encodeURIComponent(item)}`;
+      }
     }
     if (breaksLine(target) || target.includes(" ")) {
       throw new BadRequest(null, "InvalidPath", "the path holds a space or a line break; nothing was sent");
@@ -730,6 +765,69 @@ function jsonSafeParse(text) {
   }
 }
 
+const APPCONFIG_TRANSFORMS = [undefined, null, "json", "binary", "auto"];
+
+/**
+ * Powertools' transforms on a configuration's bytes: none (the Buffer), "json" (parsed),
+ * "binary" (base64-decoded, as a UTF-8 string, as Powertools for TypeScript gives it), "auto"
+ * (by the name's suffix: .json, .binary; else as it is). A failure throws (SyntaxError...).
+ */
+function transformAppConfig(value, transform, name = "") {
+  let how = transform;
+  if (how === "auto") {
+    const lower = name.toLowerCase();
+    how = lower.endsWith(".json") ? "json" : lower.endsWith(".binary") ? "binary" : undefined;
+  }
+  if (how === undefined || how === null) return value;
+  if (how === "json") return JSON.parse(value.toString("utf8"));
+  if (how === "binary") return Buffer.from(value.toString("utf8"), "base64").toString("utf8");
+  throw new TypeError(`transform must be "json", "binary" or "auto", not ${transform}`);
+}
+
+/** Powertools' default application: POWERTOOLS_SERVICE_NAME. */
+function appConfigApplication(application) {
+  const resolved = application ?? process.env.POWERTOOLS_SERVICE_NAME;
+  if (!resolved) throw new TypeError("no AppConfig application given, and POWERTOOLS_SERVICE_NAME is not set");
+  return resolved;
+}
+
+/**
+ * An AWS AppConfig configuration through sidecache's main port (with the token), in the shape of
+ * Powertools for TypeScript's getAppConfig: `getAppConfig({ application, environment,
+ * configuration, transform, flag })`, or `getAppConfig(name, { environment, application,
+ * transform })` as Powertools calls it. A Buffer unless transformed (see transformAppConfig).
+ * `maxAge` and `forceFetch` are accepted so Powertools calls run unchanged; neither makes
+ * sidecache ask AppConfig sooner than its poll interval (docs/clients-node.md, "AppConfig").
+ */
+async function getAppConfig(nameOrOptions, options = {}) {
+  const opts = typeof nameOrOptions === "string" ? { ...options, configuration: nameOrOptions } : (nameOrOptions ?? {});
+  if (!APPCONFIG_TRANSFORMS.includes(opts.transform)) {
+    throw new TypeError(`transform must be "json", "binary" or "auto", not ${opts.transform}`);
+  }
+  const client = opts.client ?? getDefaultClient();
+  const content = await client.appConfig(appConfigApplication(opts.application), opts.environment, opts.configuration, { flags: opts.flag });
+  return transformAppConfig(content, opts.transform, opts.configuration);
+}
+
+/** One feature flag's object, `{ enabled, ...attributes }`; an unknown flag is NotFound (FlagNotFound). */
+async function getFlag(flag, { application, environment, configuration, client } = {}) {
+  if (typeof flag !== "string" || flag === "") throw new TypeError(`a flag key is a non-empty string, not ${flag}`);
+  return getAppConfig({ application, environment, configuration, client, flag, transform: "json" });
+}
+
+/**
+ * Whether a feature flag is enabled; `defaultValue` (false unless given) when the profile has
+ * no such flag. Anything else (an unknown profile, one not in feature-flag form) throws.
+ */
+async function isEnabled(flag, { defaultValue = false, ...where } = {}) {
+  try {
+    return (await getFlag(flag, where)).enabled === true;
+  } catch (error) {
+    if (error instanceof NotFound && error.errorType === "FlagNotFound") return defaultValue;
+    throw error;
+  }
+}
+
 /**
  * The middy middleware (src/middleware.mjs has the whole story). It is `{ before }` at once;
  * its module loads in the background, and its prefetch starts as soon as it has.
@@ -745,11 +843,13 @@ function sidecache(options = {}) {
 // unused), so both export the same classes and the same default client.
 const api = (globalThis[SHARED] ??= Object.freeze({
   Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+  getAppConfig, getFlag, isEnabled, transformAppConfig,
   DEFAULT_PORT, TOKEN_HEADER,
   SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
 }));
 ({
   Client, getDefaultClient, setDefaultClient, parameterValue, jsonSafeParse, sidecache, errorFromResponse,
+  getAppConfig, getFlag, isEnabled, transformAppConfig,
   SidecacheError, BadRequest, AccessDenied, NotFound, Throttled, UpstreamUnavailable, Timeout, Unreachable,
 } = api);
 

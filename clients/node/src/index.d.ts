@@ -57,11 +57,56 @@ export declare class Client {
   secret(secretId: string, options?: ReadOptions & { versionStage?: string; versionId?: string }): Promise<string | Buffer>;
   objectPath(uri: string, options?: ReadOptions & { versionId?: string }): Promise<string>;
   objectInfo(uri: string, options?: ReadOptions & { versionId?: string }): Promise<ObjectInfo>;
+  /** An AppConfig configuration's content as deployed; `flags` reads those feature flags instead (JSON). */
+  appConfig(application: string, environment: string, configuration: string, options?: { flags?: string | string[] }): Promise<Buffer>;
+  appConfigInfo(application: string, environment: string, configuration: string, options?: { flags?: string | string[] }): Promise<AppConfigInfo>;
   stats(): Promise<Record<string, unknown>>;
   getJson(path: string, query?: Record<string, string | number | boolean | undefined | null>): Promise<any>;
-  get(path: string, query?: Record<string, string | number | boolean | undefined | null>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
+  get(path: string, query?: Record<string, string | number | boolean | string[] | undefined | null>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
   close(): void;
 }
+
+export interface AppConfigInfo {
+  content: Buffer;
+  contentType: string | null;
+  /** The deployed version's label, null without one. */
+  versionLabel: string | null;
+  /** sidecache's per-profile version counter (raised whenever the content changes). */
+  version: number | null;
+}
+
+export type AppConfigTransform = "json" | "binary" | "auto";
+
+export interface AppConfigTarget {
+  /** Name or id; default POWERTOOLS_SERVICE_NAME (getAppConfig, getFlag, isEnabled). */
+  application?: string;
+  environment: string;
+  /** The configuration profile, name or id. */
+  configuration: string;
+  client?: Client;
+}
+
+export interface GetAppConfigOptions extends AppConfigTarget {
+  /** "json": parsed; "binary": base64-decoded (a string); "auto": by the name's suffix. Default: the Buffer. */
+  transform?: AppConfigTransform;
+  /** Feature flag key(s) to read instead of the whole configuration (JSON). */
+  flag?: string | string[];
+  /** Accepted for Powertools' signature; freshness is sidecache's poll interval. */
+  maxAge?: number;
+  /** Accepted for Powertools' signature; freshness is sidecache's poll interval. */
+  forceFetch?: boolean;
+}
+
+/** An AppConfig configuration, Powertools' getAppConfig shape: a Buffer unless transformed. */
+export declare function getAppConfig(options: GetAppConfigOptions & { transform?: undefined }): Promise<Buffer>;
+export declare function getAppConfig(options: GetAppConfigOptions): Promise<unknown>;
+export declare function getAppConfig(name: string, options: Omit<GetAppConfigOptions, "configuration"> & { transform?: undefined }): Promise<Buffer>;
+export declare function getAppConfig(name: string, options: Omit<GetAppConfigOptions, "configuration">): Promise<unknown>;
+/** One feature flag's object ({ enabled, ...attributes }); an unknown flag is NotFound (FlagNotFound). */
+export declare function getFlag(flag: string, options: AppConfigTarget): Promise<{ enabled: boolean; [attribute: string]: unknown }>;
+/** Whether a feature flag is enabled; defaultValue (false) when the profile has no such flag. */
+export declare function isEnabled(flag: string, options: AppConfigTarget & { defaultValue?: boolean }): Promise<boolean>;
+export declare function transformAppConfig(value: Buffer, transform: AppConfigTransform | undefined, name?: string): unknown;
 
 export declare function getDefaultClient(): Client;
 export declare function setDefaultClient(client: Client): Client | undefined;
@@ -93,6 +138,11 @@ export interface SidecacheMiddlewareOptions {
   secrets?: Record<string, string>;
   /** Context key -> s3://bucket/key; the value is the object's local path. */
   objects?: Record<string, string>;
+  /**
+   * Context key -> AppConfig profile. The value is parsed when its Content-Type is JSON, else a
+   * string (as @middy/appconfig-extension gives it), unless `transform` says otherwise.
+   */
+  appConfig?: Record<string, { application: string; environment: string; configuration: string; flag?: string | string[]; transform?: AppConfigTransform }>;
   /** Seconds; 0 fetches on every invocation. Default: sidecache's TTL. */
   maxAge?: number;
   /** middy's name, in milliseconds (-1: sidecache's TTL). maxAge wins. */

@@ -1,22 +1,28 @@
-// A middy-compatible middleware: parameters, secrets and S3 object paths from sidecache into
-// the handler's context, as @middy/ssm and @middy/secrets-manager do with `setToContext`.
+// A middy-compatible middleware: parameters, secrets, S3 object paths and AppConfig
+// configurations from sidecache into the handler's context, as @middy/ssm,
+// @middy/secrets-manager and @middy/appconfig-extension do with `setToContext`.
 //
 //   import middy from "@middy/core";
 //   import { sidecache } from "sidecache";     // or: const { sidecache } = require("sidecache");
 //   export const handler = middy(baseHandler).use(sidecache({
 //     parameters: { dbUrl: "/app/db/url", config: "/app/config" },
 //     secrets: { apiKey: "prod/api-key" },
+//     appConfig: { settings: { application: "shop", environment: "prod", configuration: "settings" } },
 //     maxAge: 60,
 //   }));
-//   // baseHandler(event, context): context.dbUrl, context.config (parsed JSON), context.apiKey
+//   // baseHandler(event, context): context.dbUrl, context.config (parsed JSON), context.apiKey,
+//   // context.settings (the configuration, parsed when it is JSON)
 //
 // Values follow middy's: a StringList is an array, a string that holds JSON ({, [ or ") is
 // parsed (middy's jsonSafeParse), a SecretBinary is a Buffer, a parameter name ending in "/"
-// is a whole tree { name relative to the path: value }. There is no in-process cache: every
-// invocation asks sidecache (a local hit), so each value is at most `maxAge` seconds old
-// (sidecache's TTL when unset). All parameters are one get-many request.
+// is a whole tree { name relative to the path: value }; an AppConfig configuration is parsed
+// when its Content-Type is JSON and a string otherwise (as @middy/appconfig-extension gives
+// it), or as its `transform` says. There is no in-process cache: every invocation asks
+// sidecache (a local hit), so each value is at most `maxAge` seconds old (sidecache's TTL when
+// unset; an AppConfig configuration, sidecache's poll interval). All parameters are one
+// get-many request.
 //
-// This module is loaded on the first `sidecache(...)` call (src/index.mjs), not with the
+// This module is loaded on the first `sidecache(...)` call (src/client.mjs), not with the
 // package: a handler that only uses the client never pays for it. Both faces of the package
 // (ESM and CommonJS) load this one ES module, and hand it what it needs from the client.
 
@@ -33,13 +39,21 @@ function maxAgeFrom({ maxAge, cacheExpiry }) {
   return Math.floor(cacheExpiry / 1000);
 }
 
+/** Whether a Content-Type is JSON (application/json, application/...+json), as middy tells. */
+function isJsonType(contentType) {
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
 /**
- * The middleware (`{ before }`) for `options`; `getDefaultClient` and `jsonSafeParse` are the
- * package's own (src/index.mjs).
+ * The middleware (`{ before }`) for `options`; `getDefaultClient`, `jsonSafeParse` and
+ * `transformAppConfig` are the package's own (src/client.mjs).
  * @param {object} options
  * @param {Record<string, string>} [options.parameters] context key -> SSM name (a path when it ends in "/")
  * @param {Record<string, string>} [options.secrets] context key -> secret id
  * @param {Record<string, string>} [options.objects] context key -> s3://bucket/key (the value is the local path)
+ * @param {Record<string, {application: string, environment: string, configuration: string, flag?: string | string[],
+ *   transform?: "json" | "binary" | "auto"}>} [options.appConfig] context key -> AppConfig profile (names or ids)
  * @param {number} [options.maxAge] seconds; 0 fetches on every invocation
  * @param {number} [options.cacheExpiry] middy's name, in ms (-1: sidecache's TTL); maxAge wins
  * @param {boolean} [options.setToContext] default true; values always go to request.internal too
@@ -47,10 +61,11 @@ function maxAgeFrom({ maxAge, cacheExpiry }) {
  *   middleware is created (during INIT), as middy's own middlewares do
  * @param {import("./index.d.ts").Client} [options.client]
  */
-export function createMiddleware(options, { getDefaultClient, jsonSafeParse }) {
+export function createMiddleware(options, { getDefaultClient, jsonSafeParse, transformAppConfig }) {
   const parameters = options.parameters ?? {};
   const secrets = options.secrets ?? {};
   const objects = options.objects ?? {};
+  const appConfig = options.appConfig ?? {};
   const maxAge = maxAgeFrom(options);
   const setToContext = options.setToContext ?? true;
 
@@ -77,6 +92,12 @@ export function createMiddleware(options, { getDefaultClient, jsonSafeParse }) {
     }
     for (const [key, uri] of Object.entries(objects)) {
       pending.push(client.objectPath(uri, { maxAge }).then((path) => { values[key] = path; }));
+    }
+    for (const [key, { application, environment, configuration, flag, transform }] of Object.entries(appConfig)) {
+      pending.push(client.appConfigInfo(application, environment, configuration, { flags: flag }).then(({ content, contentType }) => {
+        if (transform !== undefined && transform !== null) values[key] = transformAppConfig(content, transform, configuration);
+        else values[key] = isJsonType(contentType) ? JSON.parse(content.toString("utf8")) : content.toString("utf8");
+      }));
     }
     await Promise.all(pending);
     return values;

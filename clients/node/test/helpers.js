@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { Client } from "sidecache";
 
-for (const name of ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SIDECACHE_TOKEN", "CLIENTS_RUN_ID", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET"]) {
+for (const name of ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SIDECACHE_TOKEN", "CLIENTS_RUN_ID", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET",
+  "FAKE_APPCONFIG_CONTROL", "AWS_APPCONFIG_EXTENSION_HTTP_PORT"]) {
   assert.ok(process.env[name], `${name} is unset: these tests need a live sidecache on moto; run scripts/test-clients.sh`);
 }
 
@@ -10,6 +11,21 @@ export const run = process.env.CLIENTS_RUN_ID;
 export const bucket = process.env.CLIENTS_BUCKET;
 export const s3Dir = process.env.SIDECACHE_S3_DIR;
 export const name = (suffix) => `/clients/node/${suffix}`;
+// AppConfig: this suite's application and environment (scripts/test-clients.sh deployed its profiles).
+export const app = "clients-node";
+export const env = "prod";
+export const flags = { new_ui: { enabled: true, colors: 3, run }, old_ui: { enabled: false } };
+
+/**
+ * The fake AppConfig Data's counts for one profile of this suite (tests/src/bin/fake_appconfig.rs):
+ * { sessions, polls, deliveries, ... }; a poll that reached AppConfig Data counts in `polls`.
+ */
+export async function appConfigCounts(profile) {
+  const query = new URLSearchParams({ application: app, environment: env, profile });
+  const answer = await fetch(`${process.env.FAKE_APPCONFIG_CONTROL}/counts?${query}`);
+  assert.equal(answer.status, 200);
+  return answer.json();
+}
 
 /** sidecache's upstream call count for a service, from /stats: a delta of 0 is a cache hit. */
 export async function upstreamCalls(service) {

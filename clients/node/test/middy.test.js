@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Client, sidecache } from "sidecache";
-import { bucket, name, run, s3Dir, upstreamCalls } from "./helpers.js";
+import { app, appConfigCounts, bucket, env, flags, name, run, s3Dir, upstreamCalls } from "./helpers.js";
 
 let middy;
 try {
@@ -38,4 +38,20 @@ test("under middy: values in the context, the second invocation served from cach
   assert.deepEqual(first.settings, { middy: run });
   assert.ok(Buffer.isBuffer(first.blob));
   assert.ok(first.model.startsWith(`${s3Dir}/`));
+});
+
+test("under middy: AppConfig profiles in the context (the appConfig option), then from sidecache's cache", { skip }, async () => {
+  const handler = middy(async (event, context) => ({ settings: context.settings, newUi: context.newUi })).use(sidecache({
+    appConfig: {
+      settings: { application: app, environment: env, configuration: "middy", transform: "json" },
+      newUi: { application: app, environment: env, configuration: "flags", flag: "new_ui" },
+    },
+    client,
+  }));
+  const lambdaContext = () => ({ functionName: "clients-test", getRemainingTimeInMillis: () => 3000 });
+  const expected = { settings: { middy: run }, newUi: flags.new_ui };
+  assert.deepEqual(await handler({}, lambdaContext()), expected);
+  assert.deepEqual(await handler({}, lambdaContext()), expected);
+  const counts = await appConfigCounts("middy");
+  assert.deepEqual([counts.sessions, counts.polls], [1, 1], "one session, one poll: the rest were sidecache's hits");
 });

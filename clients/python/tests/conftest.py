@@ -8,7 +8,8 @@ import pytest
 import sidecache
 
 REQUIRED = ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SIDECACHE_TOKEN", "CLIENTS_RUN_ID",
-            "AWS_ENDPOINT_URL", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET")
+            "AWS_ENDPOINT_URL", "SIDECACHE_S3_DIR", "CLIENTS_BUCKET", "FAKE_APPCONFIG_CONTROL",
+            "AWS_APPCONFIG_EXTENSION_HTTP_PORT")
 
 
 def pytest_configure(config):
@@ -26,6 +27,10 @@ class Seeded:
     run = os.environ.get("CLIENTS_RUN_ID", "")
     bucket = os.environ.get("CLIENTS_BUCKET", "")
     s3_dir = os.environ.get("SIDECACHE_S3_DIR", "")
+
+    # AppConfig: the application and environment of this suite's profiles.
+    application = "clients-python"
+    environment = "prod"
 
     def name(self, suffix):
         return f"{self.prefix}/{suffix}"
@@ -56,6 +61,44 @@ class Upstream:
 @pytest.fixture
 def upstream(client):
     return Upstream(client)
+
+
+class FakeAppConfig:
+    """The fake AppConfig Data's control API (tests/src/bin/fake_appconfig.rs): what reached
+    AWS's side, and new deployments."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def counts(self, profile, application=Seeded.application, environment=Seeded.environment):
+        """{"sessions", "polls", "deliveries", ...} for one profile: a poll that reached
+        AppConfig Data counts in `polls`."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"application": application, "environment": environment,
+                           "profile": profile})
+        return self._call("GET", f"/counts?{query}")
+
+    def deploy(self, profile, content, content_type="application/json", version_label=None,
+               application=Seeded.application, environment=Seeded.environment):
+        return self._call("POST", "/deploy", {
+            "application": application, "environment": environment, "profile": profile,
+            "content": content, "content_type": content_type, "version_label": version_label})
+
+    def _call(self, method, path, body=None):
+        import json
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+
+@pytest.fixture(scope="session")
+def fake_appconfig():
+    return FakeAppConfig(os.environ["FAKE_APPCONFIG_CONTROL"])
 
 
 @pytest.fixture(scope="session")

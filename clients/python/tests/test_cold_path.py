@@ -18,7 +18,7 @@ HEAVY = ("http", "http.client", "email", "urllib", "urllib.parse", "urllib.reque
          "_json", "re", "botocore", "threading", "base64", "tempfile", "shutil", "random",
          "sidecache.errors", "sidecache.exceptions", "sidecache.jsonreader", "sidecache.ssm",
          "sidecache.s3",
-         "sidecache.powertools")
+         "sidecache.powertools", "sidecache.appconfig")
 
 
 def loaded_after(code):
@@ -46,6 +46,18 @@ def test_lambda_cache_decorators_load_nothing_heavy_beyond_their_modules(seeded)
             f"assert ssm.get_entry({seeded.name('greeting')!r}).startswith('hello python')\n"
             f"assert secrets_manager.get_entry('clients/python/api')\n")
     assert loaded_after(code) == {"sidecache.ssm", "sidecache.s3"}
+
+
+def test_appconfig_reads_load_only_what_they_need(seeded):
+    app, env = seeded.application, seeded.environment
+    code = (f"from sidecache import appconfig\n"
+            f"assert appconfig.get_app_config('settings', {env!r}, {app!r}).startswith(b'{{')\n")
+    assert loaded_after(code) == {"sidecache.appconfig"}
+    # JSON (a transform, a flag) is read with json's C scanner alone, not json and re.
+    code = (f"from sidecache import appconfig\n"
+            f"assert appconfig.get_app_config('settings', {env!r}, {app!r}, transform='json')\n"
+            f"assert appconfig.is_enabled('new_ui', 'flags', {env!r}, {app!r})\n")
+    assert loaded_after(code) == {"sidecache.appconfig", "sidecache.jsonreader", "_json"}
 
 
 def test_an_error_loads_botocore_then_and_only_then(seeded):

@@ -16,7 +16,7 @@ import os
 import time
 from _thread import allocate_lock  # threading.Lock itself, without importing threading
 
-from .connection import BrokenAnswer, Connection, StaleConnection, query_string
+from .connection import BrokenAnswer, Connection, StaleConnection, query_string, quote
 
 DEFAULT_PORT = 2773
 ENV_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -61,10 +61,12 @@ def _token_header(token):
 
 
 class Client:
-    """Reads parameters, secrets and S3 object paths through sidecache.
+    """Reads parameters, secrets, S3 object paths and AppConfig configurations through
+    sidecache.
 
-    Every read takes `max_age` (seconds; sidecache's `maxAge`): serve a value at most that old,
-    else fetch it again; 0 forces a fetch. None leaves it to sidecache's TTL.
+    Every read of a parameter, secret or object takes `max_age` (seconds; sidecache's
+    `maxAge`): serve a value at most that old, else fetch it again; 0 forces a fetch. None
+    leaves it to sidecache's TTL. AppConfig configurations follow sidecache's poll interval.
     """
 
     def __init__(self, port=None, token=None, host="127.0.0.1", timeout=10.0,
@@ -149,6 +151,29 @@ class Client:
         visible to this process (a sidecar in another container)."""
         return self.get("/s3/get", uri=uri, versionId=version_id, maxAge=max_age, format="raw")[1]
 
+    def app_config(self, application, environment, configuration, flags=None):
+        """An AWS AppConfig configuration's content, bytes as deployed (names or ids).
+
+        `flags` (a flag key, or a list of them) reads a feature-flag profile's flags instead:
+        one flag's object as JSON, `{"enabled": true, ...}`, or for a list an object keyed by
+        flag. The configuration is as fresh as sidecache's AppConfig poll interval
+        (`AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS`, docs/appconfig.md): there is no
+        `max_age` here, sidecache decides when to ask AppConfig again.
+        """
+        return self.get(app_config_path(application, environment, configuration),
+                        flag=flags)[1]
+
+    def app_config_info(self, application, environment, configuration, flags=None):
+        """`app_config` with what the answer says about it: {"content": bytes,
+        "content_type", "version_label" (None without a label), "version" (sidecache's
+        per-profile counter, an int)}."""
+        headers, body = self.get(app_config_path(application, environment, configuration),
+                                 flag=flags)
+        version = headers.get("configuration-version")
+        return {"content": body, "content_type": headers.get("content-type"),
+                "version_label": headers.get("version-label"),
+                "version": int(version) if version and version.isdigit() else None}
+
     def stats(self):
         """sidecache's counters (GET /stats)."""
         return self.get_json("/stats")
@@ -179,9 +204,9 @@ class Client:
                 status, headers, body = self._send(target)
             self.last_cache_status = headers.get("x-cache")
         if status >= 400:
-            from .errors import OPERATIONS, error_from_response
+            from .errors import error_from_response, operation_for
 
-            raise error_from_response(status, body, OPERATIONS.get(endpoint))
+            raise error_from_response(status, body, operation_for(endpoint))
         return headers, body
 
     def close(self):
@@ -254,6 +279,19 @@ def _unreachable(error_type, message):
     from .errors import Unreachable
 
     return Unreachable(None, error_type, message)
+
+
+def app_config_path(application, environment, configuration):
+    """The AppConfig Agent's route for a configuration profile, each identifier encoded as
+    one path segment (a name holding `/` as `%2F`)."""
+    return (f"/applications/{_segment(application)}/environments/{_segment(environment)}"
+            f"/configurations/{_segment(configuration)}")
+
+
+def _segment(identifier):
+    if not isinstance(identifier, str) or not identifier:
+        raise TypeError(f"an AppConfig identifier is a non-empty str, not {identifier!r}")
+    return quote(identifier).replace("/", "%2F")
 
 
 def parameter_from_body(body):

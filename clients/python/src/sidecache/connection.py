@@ -28,9 +28,11 @@ def quote(text):
 
 
 def query_string(query):
-    """`key=value&...` of the entries whose value is not None, in the order given."""
-    return "&".join(f"{key}={quote(str(value))}" for key, value in query.items()
-                    if value is not None)
+    """`key=value&...` of the entries whose value is not None, in the order given; a list or
+    tuple value repeats its key (`flag=a&flag=b`)."""
+    return "&".join(f"{key}={quote(str(item))}" for key, value in query.items()
+                    if value is not None
+                    for item in (value if isinstance(value, (list, tuple)) else (value,)))
 
 
 _MAX_HEAD = 64 * 1024  # status line plus headers: sidecache sends a few hundred bytes

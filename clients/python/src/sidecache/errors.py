@@ -79,6 +79,17 @@ OPERATIONS = {
     "/s3/get": "GetObject",
 }
 
+# The AppConfig Agent's route: /applications/{app}/environments/{env}/configurations/{profile}.
+APPCONFIG_PREFIX = "/applications/"
+
+
+def operation_for(endpoint):
+    """The AWS operation behind an endpoint (None for sidecache's own, like /stats)."""
+    if endpoint.startswith(APPCONFIG_PREFIX):
+        return "GetLatestConfiguration"
+    return OPERATIONS.get(endpoint)
+
+
 _CLIENT_ERROR_CLASSES = (BadRequest, AccessDenied, NotFound, Throttled)
 _with_client_error = {}  # sidecache class -> its subclass that is also a ClientError
 

@@ -58,7 +58,7 @@ pub struct Configuration {
 }
 
 impl Configuration {
-    fn new(
+    pub(crate) fn new(
         content: Bytes,
         content_type: Option<String>,
         version_label: Option<String>,
@@ -338,6 +338,10 @@ impl AppConfigService {
         let mut retried = false;
         loop {
             let held = profile.state.lock().expect("profile lock").token.take();
+            // A session's first poll always carries the whole configuration (the session is a
+            // new client, it holds no version yet), so there an empty answer is the
+            // configuration itself; later in the chain it means "unchanged".
+            let first_of_session = held.is_none();
             let token = match held {
                 Some(token) => token,
                 None => self.start_session(&request).await?,
@@ -355,7 +359,7 @@ impl AppConfigService {
                     state.token = Some(latest.next_token);
                     state.next_interval = latest.next_poll_interval.unwrap_or_default();
                     state.polled_at = Some(timeline::now());
-                    let changed = !latest.content.is_empty()
+                    let changed = (first_of_session || !latest.content.is_empty())
                         && state.current.as_ref().is_none_or(|c| {
                             c.content != latest.content || c.version_label != latest.version_label
                         });

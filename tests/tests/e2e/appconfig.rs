@@ -271,6 +271,23 @@ async fn a_new_deployment_is_seen_after_the_poll_interval_and_only_then() {
 }
 
 #[tokio::test]
+async fn an_empty_configuration_is_a_200_with_an_empty_body() {
+    // A profile deployed from an empty object: the session's first poll answers no bytes,
+    // which there is the configuration, not "unchanged".
+    let s = stack(|b| b).await;
+    let app = unique("empty");
+    s.fake.deploy(&app, "prod", "zero", "", "text/plain", None);
+    for expected in ["miss", "hit"] {
+        let a = agent_get(s.agent, &path(&app, "prod", "zero")).await;
+        assert_eq!(
+            (a.status, a.body.as_str(), a.header("x-cache")),
+            (200, "", Some(expected))
+        );
+    }
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+#[tokio::test]
 async fn an_expired_token_starts_a_new_session_the_reader_never_sees() {
     let s = stack(|b| b.env("AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS", "1")).await;
     let app = unique("expiry");

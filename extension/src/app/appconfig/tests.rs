@@ -238,7 +238,7 @@ async fn a_restore_starts_a_new_session_and_nothing_held_is_fresh() {
         .polls
         .lock()
         .unwrap()
-        .extend([latest("t2", "one"), latest("t3", "")]);
+        .extend([latest("t2", "one"), latest("t3", "one")]);
     let service = service(upstream.clone(), Duration::from_secs(45));
     read(&service).await;
     service.restored();
@@ -250,5 +250,32 @@ async fn a_restore_starts_a_new_session_and_nothing_held_is_fresh() {
     assert_eq!(
         *upstream.tokens_polled.lock().unwrap(),
         ["session-1", "session-2"]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_configuration_is_served_and_a_new_session_may_empty_it() {
+    // A session's first poll carries the whole configuration: empty there is the
+    // configuration (a profile deployed from an empty object), not "unchanged".
+    let upstream = Arc::new(Scripted::default());
+    upstream.polls.lock().unwrap().extend([
+        latest("t2", ""),
+        latest("t3", "one"),
+        Err(PollError::Token(TokenProblem::Expired)),
+        latest("t4", ""),
+    ]);
+    let service = service(upstream.clone(), Duration::from_secs(5));
+    assert_eq!(read(&service).await, ("".into(), Outcome::Miss, 1));
+    interval_passed(&service);
+    assert_eq!(read(&service).await, ("one".into(), Outcome::Refresh, 2));
+    interval_passed(&service);
+    assert_eq!(
+        read(&service).await,
+        ("".into(), Outcome::Refresh, 3),
+        "the new session's empty first answer replaces the last configuration"
+    );
+    assert_eq!(
+        *upstream.tokens_polled.lock().unwrap(),
+        ["session-1", "t2", "t3", "session-2"]
     );
 }

@@ -12,10 +12,14 @@
 //! out the SDK's backoff, or failing where the SDK does not retry (aws-sdk-rust#440).
 //!
 //! Our own connector rather than the SDK's: its public builder re-parses the roots from PEM
-//! with a constant-time decoder for every connector it builds, and cannot wrap another.
+//! with a constant-time decoder for every connector it builds, and cannot wrap another; ours
+//! decodes only the roots a handshake needs (aws/http/roots.rs).
 
 mod connect;
 mod errors;
+mod names;
+mod pem;
+mod roots;
 mod trust;
 
 use std::path::PathBuf;

@@ -55,6 +55,25 @@ unsafe impl GlobalAlloc for Mimalloc {
     }
 }
 
+/// mimalloc's `mi_option_arena_reserve` (v3's `mi_option_e`; the crate does not name it).
+const MI_OPTION_ARENA_RESERVE: libmimalloc_sys::mi_option_t = 23;
+/// The first arena's size in KiB: mimalloc's minimum, 32 MiB, rather than its 1 GiB default.
+/// An arena's bookkeeping (a bitmap per size class over all its slices) sits in its first pages
+/// and is written when it is set up: for 1 GiB, 46 pages (~60 µs of page faults) before `main`
+/// runs, on every cold start. Later arenas grow from this size as mimalloc needs them.
+const ARENA_RESERVE_KIB: std::ffi::c_long = 32 * 1024;
+
+/// Runs before `main` and before Rust's runtime makes the first allocation (which sets up the
+/// first arena): constructors in `.init_array` run first.
+extern "C" fn small_first_arena() {
+    // SAFETY: sets one option value; mimalloc reads options when it next needs them.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_RESERVE, ARENA_RESERVE_KIB) }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SMALL_FIRST_ARENA: extern "C" fn() = small_first_arena;
+
 /// Returns the free pages of mimalloc's heaps to the system now, and glibc's too (C code in
 /// the process may still use it), rather than when mimalloc's delayed purge gets to them.
 pub fn release_free_memory() {
@@ -69,6 +88,20 @@ pub fn release_free_memory() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_arena_is_set_small_before_main() {
+        // The constructor ran in this test binary too.
+        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        assert_eq!(get(MI_OPTION_ARENA_RESERVE), ARENA_RESERVE_KIB);
+        // The index is where v3 puts it: two after the three options with telling defaults
+        // (max_errors = 32, max_warnings = 32, max_segment_reclaim = 10).
+        let before = MI_OPTION_ARENA_RESERVE - 4;
+        assert_eq!(
+            [get(before), get(before + 1), get(before + 2)],
+            [32, 32, 10]
+        );
+    }
 
     #[test]
     fn blocks_have_the_alignment_asked_for() {

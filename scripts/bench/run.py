@@ -684,8 +684,9 @@ def lambda_section(a, binary, workdir, procs, env, moto_port):
     out = {}
     tls_url, ca = lam.start_tls_proxy(procs, str(ROOT), str(ROOT / ".venv/bin/python"), moto_port, str(workdir))
     bundle, roots, system = lam.trust_bundle(str(workdir / "tls"), ca)
-    out["trust"] = (f"the system bundle ({system}) plus the test CA, {roots} certificates" if system
-                    else "the test CA only (no system CA bundle on this machine)")
+    out["trust"] = ((f"the system bundle ({system}) plus the test CA, {roots} certificates" if system
+                     else "the test CA only (no system CA bundle on this machine)")
+                    + "; the server's chain shaped like AWS's: RSA-2048, certificate + intermediate")
     base = {k: v for k, v in env.items() if k != "SIDECACHE_TOKEN"}
     base.update(AWS_ENDPOINT_URL=tls_url, AWS_CA_BUNDLE=bundle, AWS_EC2_METADATA_DISABLED="true",
                 SECRETS_MANAGER_TTL="3600", AWS_SESSION_TOKEN=TOKEN)
@@ -740,15 +741,21 @@ def print_lambda(lm):
     row("9b", "for scale: CPU of exec of /bin/sleep, same method (ms)", [spread(lm["sleep"])] * len(labels))
     row(10, "CPU of the first value over TLS, incl. lazy set-up (ms)",
         [spread([v - p for v, p in zip(lm["cpu"][l]["value"], lm["cpu"][l]["ping"])]) for l in labels], "<= 2.5")
-    row("10b", "CPU, exec -> first value over TLS, total (ms)", [spread(lm["cpu"][l]["value"]) for l in labels],
-        "<= 4.0")
+    floor = med(lm["sleep"])
+    ratios = [med(lm["cpu"][l]["value"]) / floor for l in labels]
+    row("10b", "CPU, exec -> first value over TLS, total (ms; x the exec floor of 9b)",
+        [f"{spread(lm['cpu'][l]['value'])}; **{r:.2f}x**" for l, r in zip(labels, ratios)],
+        f"<= 4.3x the floor: {verdict(ratios[0] <= 4.3)}")
     row("10c", "wall, exec -> first value, unthrottled (ms)", [spread(lm["cpu"][l]["wall"], "{:.1f}") for l in labels])
     if "throttled" in lm:
-        row(11, f"wall, exec -> first value at a {lam.LAMBDA_MB} MB CPU share ({lam.CGROUP_RUNS} starts, ms)",
-            [spread(lm["throttled"][l], "{:.0f}") for l in labels], "report")
+        mine = lm["throttled"][labels[0]]
+        ok = med(mine) <= 40 and max(mine) <= 60
+        row(11, f"wall, exec -> first value at a {lam.LAMBDA_MB} MB CPU share ({lam.CGROUP_RUNS} starts, "
+            "each in a fresh cgroup, ms)",
+            [spread(lm["throttled"][l], "{:.0f}") for l in labels], f"median <= 40, max <= 60: {verdict(ok)}")
     else:
         row(11, f"wall, exec -> first value at a {lam.LAMBDA_MB} MB CPU share",
-            [f"skipped: {lm['cgroup_note']}"] * len(labels), "report")
+            [f"skipped: {lm['cgroup_note']}"] * len(labels), "median <= 40, max <= 60")
     row(12, "instructions per hit, keep-alive (callgrind)", [fmt_int(lm["ir"][l]["keep"]) for l in labels],
         "<= 15,000")
     row(13, "instructions per hit, new connection each (`Connection: close`)",

@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--baseline-bin")
     ap.add_argument("--runs", type=int, default=lam.CPU_RUNS)
     ap.add_argument("--cgroup-runs", type=int, default=lam.CGROUP_RUNS)
+    ap.add_argument("--p256-chain", action="store_true",
+                    help="the test proxy's old chain (P-256, no intermediate) instead of AWS's shape")
     a = ap.parse_args()
     from moto.server import ThreadedMotoServer
     moto_port = lam.free_port()
@@ -43,7 +45,8 @@ def main():
         boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
                      aws_access_key_id="testing", aws_secret_access_key="testing").create_secret(
             Name=SECRET, SecretString='{"user": "bench", "password": "' + "p" * 40 + '"}')
-        tls_url, ca = lam.start_tls_proxy(procs, ROOT, sys.executable, moto_port, workdir)
+        tls_url, ca = lam.start_tls_proxy(procs, ROOT, sys.executable, moto_port, workdir,
+                                          like_aws=not a.p256_chain)
         bundle, roots, system = lam.trust_bundle(os.path.join(workdir, "tls"), ca)
         base = {
             "PATH": os.environ.get("PATH", ""), "HOME": workdir, "AWS_REGION": "us-east-1",

@@ -1,9 +1,9 @@
 //! Upstream certificate verification with trust anchors found when a handshake needs them.
 //!
-//! The trusted roots' source is chosen on the first verification, in SPEC order (`trust.rs`);
-//! then each chain asks only for the anchors whose subject is the issuer of one of its
-//! certificates (the end entity or an intermediate the server sent), and those are decoded once
-//! and kept, found or known absent. The verdict is webpki's with the whole store: its path
+//! The trusted roots' source is chosen on the first verification, in SPEC order (the list is
+//! `trust.rs`'s); then each chain asks only for the anchors whose subject is the issuer of one
+//! of its certificates (the end entity or an intermediate the server sent), and those are
+//! decoded once and kept, found or known absent. The verdict is webpki's with the whole store: its path
 //! building only ever uses an anchor whose subject equals, byte for byte, the issuer of a
 //! certificate in the path, and every such anchor is handed to it.
 //!
@@ -21,8 +21,16 @@ use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
 
-use super::trust::Source;
 use super::{names, pem};
+
+/// Where the trusted roots came from (the order is SPEC's: trust.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Source {
+    /// `AWS_CA_BUNDLE` or `SSL_CERT_FILE`.
+    Named(PathBuf),
+    System(PathBuf),
+    BuiltIn,
+}
 
 /// A `ServerCertVerifier` over bundle files read lazily.
 pub(super) struct LazyRoots {

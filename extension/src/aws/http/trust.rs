@@ -11,7 +11,7 @@
 //! decodes every certificate of the bundle and the certificate directory too, with a
 //! constant-time base64 decoder (~80 instructions a byte; the system bundle is ~220 KB).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
@@ -28,15 +28,6 @@ pub(super) const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/ca-bundle.pem",
     "/etc/ssl/cert.pem",
 ];
-
-/// Where the trusted roots came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Source {
-    /// `AWS_CA_BUNDLE` or `SSL_CERT_FILE`.
-    Named(PathBuf),
-    System(PathBuf),
-    BuiltIn,
-}
 
 /// The client configuration for every upstream TLS connection: ring, TLS 1.2 and 1.3,
 /// HTTP/1.1 by ALPN (the pool speaks HTTP/1 only), the roots of the first usable source.

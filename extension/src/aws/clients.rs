@@ -10,7 +10,7 @@ use super::credentials::EnvironmentFirst;
 use super::http::UpstreamHttp;
 use super::role::RoleCredentials;
 use crate::config::{AppConfigRole, ClientCachePolicy, Config, OwnListeners};
-use crate::model::{Service, Target};
+use crate::model::{Service, Target, UpstreamError, UpstreamErrorKind};
 use crate::stats::{ClientsReport, Counter};
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::ProvideRegion;
@@ -47,6 +47,8 @@ pub enum SdkClient {
 pub struct CachedClient {
     pub client: SdkClient,
     permits: Semaphore,
+    /// The service's timeout (`SSM_TIMEOUT`, `SECRETS_MANAGER_TIMEOUT`), if it has one.
+    pub timeout: Option<Duration>,
 }
 
 impl CachedClient {
@@ -55,6 +57,35 @@ impl CachedClient {
             .acquire()
             .await
             .expect("client semaphore is never closed")
+    }
+
+    /// Runs `call` with the client, holding one of its permits, the whole of it within the
+    /// service's timeout: the wait for a permit counts. Otherwise, with the permits held by calls
+    /// slower than the timeout (an upstream that stalls, retries backing off), a read queued
+    /// behind them waited one timeout per turn: 10 s and more for a 1 s timeout (found by the
+    /// soak), where it should end in one, and be served stale if it may.
+    pub async fn call<U>(
+        &self,
+        service: Service,
+        call: impl AsyncFnOnce(&SdkClient) -> Result<U, UpstreamError>,
+    ) -> Result<U, UpstreamError> {
+        let work = async {
+            let _permit = self.permit().await;
+            call(&self.client).await
+        };
+        let Some(limit) = self.timeout else {
+            return work.await;
+        };
+        tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(UpstreamError {
+                service,
+                kind: UpstreamErrorKind::Timeout,
+                message: format!(
+                    "no answer within {} s, the wait for one of the client's connections included",
+                    limit.as_secs_f64()
+                ),
+            })
+        })
     }
 }
 
@@ -237,9 +268,15 @@ impl ClientCache {
             }
             Service::AppConfig => SdkClient::AppConfig(aws_sdk_appconfigdata::Client::new(&conf)),
         };
+        let timeout = match service {
+            Service::Ssm => self.settings.ssm_timeout,
+            Service::SecretsManager => self.settings.secrets_timeout,
+            Service::S3 | Service::AppConfig => None,
+        };
         CachedClient {
             client,
             permits: Semaphore::new(self.settings.max_connections),
+            timeout,
         }
     }
 
@@ -300,4 +337,61 @@ pub fn configured_endpoint(base: &SdkConfig, service_id: &str) -> Option<String>
     base.service_config()
         .and_then(|config| config.load_config(key))
         .or_else(|| base.endpoint_url().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssm_client(permits: usize, timeout: Option<Duration>) -> Arc<CachedClient> {
+        let conf = aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        Arc::new(CachedClient {
+            client: SdkClient::Ssm(aws_sdk_ssm::Client::from_conf(conf)),
+            permits: Semaphore::new(permits),
+            timeout,
+        })
+    }
+
+    #[tokio::test]
+    async fn the_wait_for_a_permit_counts_toward_the_timeout() {
+        let limit = Duration::from_millis(200);
+        let client = ssm_client(1, Some(limit));
+        // A call that holds the only permit far past the timeout.
+        let holder = client.clone();
+        let (held_tx, held) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let _ = holder
+                .call(Service::Ssm, async |_| {
+                    let _ = held_tx.send(());
+                    std::future::pending::<Result<(), UpstreamError>>().await
+                })
+                .await;
+        });
+        held.await.unwrap();
+        let started = std::time::Instant::now();
+        // Without the bound it would wait for ever (the guard fails the test instead).
+        let queued = tokio::time::timeout(
+            Duration::from_secs(30),
+            client.call(Service::Ssm, async |_| Ok::<_, UpstreamError>(())),
+        )
+        .await
+        .expect("the queued call ends");
+        let error = queued.expect_err("no permit within the timeout");
+        assert!(
+            matches!(error.kind, UpstreamErrorKind::Timeout),
+            "{error:?}"
+        );
+        assert!(started.elapsed() >= limit);
+        // Without a timeout (S3, AppConfig) the call waits for its turn.
+        let unbounded = ssm_client(1, None);
+        assert_eq!(
+            unbounded
+                .call(Service::S3, async |_| Ok::<_, UpstreamError>(7))
+                .await
+                .unwrap(),
+            7
+        );
+    }
 }

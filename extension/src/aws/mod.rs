@@ -38,32 +38,40 @@ impl AwsUpstream {
         }
     }
 
-    /// Runs `call` with the target's SSM client, holding one of its connection permits.
-    async fn ssm<T>(
+    /// Runs `call` with the target's SSM client, holding one of its connection permits, within
+    /// `SSM_TIMEOUT` (the wait for the permit included).
+    async fn ssm<U>(
         &self,
         target: &Target,
-        call: impl AsyncFnOnce(&aws_sdk_ssm::Client) -> T,
-    ) -> T {
+        call: impl AsyncFnOnce(&aws_sdk_ssm::Client) -> Result<U, UpstreamError>,
+    ) -> Result<U, UpstreamError> {
         let cached = self.clients.get(Service::Ssm, target).await;
-        let _permit = cached.permit().await;
-        let SdkClient::Ssm(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        call(client).await
+        cached
+            .call(Service::Ssm, async |client| {
+                let SdkClient::Ssm(client) = client else {
+                    unreachable!("the client cache key includes the service")
+                };
+                call(client).await
+            })
+            .await
     }
 
-    /// Runs `call` with the target's Secrets Manager client, holding one of its permits.
-    async fn secrets_manager<T>(
+    /// Runs `call` with the target's Secrets Manager client, holding one of its permits, within
+    /// `SECRETS_MANAGER_TIMEOUT` (the wait for the permit included).
+    async fn secrets_manager<U>(
         &self,
         target: &Target,
-        call: impl AsyncFnOnce(&aws_sdk_secretsmanager::Client) -> T,
-    ) -> T {
+        call: impl AsyncFnOnce(&aws_sdk_secretsmanager::Client) -> Result<U, UpstreamError>,
+    ) -> Result<U, UpstreamError> {
         let cached = self.clients.get(Service::SecretsManager, target).await;
-        let _permit = cached.permit().await;
-        let SdkClient::SecretsManager(client) = &cached.client else {
-            unreachable!("the client cache key includes the service")
-        };
-        call(client).await
+        cached
+            .call(Service::SecretsManager, async |client| {
+                let SdkClient::SecretsManager(client) = client else {
+                    unreachable!("the client cache key includes the service")
+                };
+                call(client).await
+            })
+            .await
     }
 }
 

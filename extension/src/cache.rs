@@ -15,6 +15,7 @@ use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -30,7 +31,15 @@ pub use key::{CacheKey, KeyView};
 pub use renewal::{Fetch, Refreshable, Renewal, TtlJitter, GIVE_UP_AFTER};
 use store::{Index, Store};
 
-type Flight = Arc<OnceCell<Result<Arc<Entry>, AppError>>>;
+/// One upstream fetch of a key, shared by every caller that joins it.
+#[derive(Default)]
+struct FlightState {
+    answer: OnceCell<Result<Arc<Entry>, AppError>>,
+    /// A write or invalidation of the key happened while this fetch was in flight: what it read
+    /// may predate the write, so it answers the callers that joined it and is not stored.
+    superseded: AtomicBool,
+}
+type Flight = Arc<FlightState>;
 /// foldhash instead of SipHash: keys are ours, not attacker-chosen in bulk, and hashing is a
 /// measurable share of a hit (about 570 instructions with SipHash).
 type Hasher = foldhash::fast::RandomState;
@@ -45,9 +54,15 @@ pub struct Lifetimes {
     pub negative_ttl: Duration,
 }
 
+/// How many invalidations the cache had seen when a batch read began (see [`ValueCache::insert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch(u64);
+
 pub struct ValueCache {
     entries: Option<Entries>,
     inflight: Mutex<HashMap<CacheKey, Flight>>,
+    /// Invalidations so far, counted under the in-flight lock.
+    invalidations: AtomicU64,
     stale_if_error: Duration,
     negative_ttl: Duration,
     renewal: Renewal,
@@ -117,6 +132,7 @@ impl ValueCache {
         ValueCache {
             entries,
             inflight: Mutex::new(HashMap::new()),
+            invalidations: AtomicU64::new(0),
             stale_if_error: lifetimes.stale_if_error,
             negative_ttl: lifetimes.negative_ttl,
             renewal,
@@ -196,16 +212,8 @@ impl ValueCache {
     /// looks for it first: a decryption-neutral value fetched with decryption goes under the key
     /// without it (one copy answers both spellings), and an older entry under the decrypting key
     /// (the parameter was a SecureString then) is dropped so it does not shadow the new one.
-    fn store(
-        &self,
-        entries: &Entries,
-        key: &CacheKey,
-        mut entry: Entry,
-        ttl: Duration,
-    ) -> Arc<Entry> {
-        (entry.ttl, entry.refresh_after) = self.renewal.stamp(ttl);
-        entry.keep_for = entry.ttl + self.stale_if_error;
-        let entry = Arc::new(entry);
+    fn store(&self, entries: &Entries, key: &CacheKey, entry: Entry, ttl: Duration) -> Arc<Entry> {
+        let entry = Arc::new(self.stamped(entry, ttl));
         self.bytes.add(entry.size());
         let mut key = key.clone();
         if key.decrypt && entry.decryption_neutral {
@@ -214,6 +222,32 @@ impl ValueCache {
         }
         entries.insert(key, entry.clone());
         entry
+    }
+
+    /// An entry's TTL, refresh-ahead point and how long the store may keep it.
+    fn stamped(&self, mut entry: Entry, ttl: Duration) -> Entry {
+        (entry.ttl, entry.refresh_after) = self.renewal.stamp(ttl);
+        entry.keep_for = entry.ttl + self.stale_if_error;
+        entry
+    }
+
+    /// Stores what `flight` fetched, unless a write or invalidation superseded the flight; then
+    /// the entry only answers the flight's own callers. Checked and stored under the in-flight
+    /// lock, which [`ValueCache::invalidate`] holds while it marks flights: a flight stores
+    /// either before the mark (and the invalidation then drops the entry) or not at all.
+    fn store_flight(
+        &self,
+        entries: &Entries,
+        key: &CacheKey,
+        flight: &Flight,
+        entry: Entry,
+        ttl: Duration,
+    ) -> Arc<Entry> {
+        let _inflight = self.inflight.lock().expect("inflight lock");
+        if flight.superseded.load(Ordering::Relaxed) {
+            return Arc::new(self.stamped(entry, ttl));
+        }
+        self.store(entries, key, entry, ttl)
     }
 
     /// A flight has ended: forget it unless a newer one took its place.
@@ -245,6 +279,7 @@ impl ValueCache {
             .or_default()
             .clone();
         let result = flight
+            .answer
             .get_or_init(|| async {
                 // A flight that ended between our lookup and now already has what we need.
                 if let Some(entry) =
@@ -264,12 +299,15 @@ impl ValueCache {
                     {
                         let mut entry = Entry::not_found(error.clone());
                         entry.keep_for = self.negative_ttl;
-                        entries.insert(key.clone(), Arc::new(entry));
+                        let _inflight = self.inflight.lock().expect("inflight lock");
+                        if !flight.superseded.load(Ordering::Relaxed) {
+                            entries.insert(key.clone(), Arc::new(entry));
+                        }
                         return Err(error);
                     }
                     Err(error) => return Err(error),
                 };
-                let entry = self.store(entries, key, entry, ttl);
+                let entry = self.store_flight(entries, key, &flight, entry, ttl);
                 // moka evicts lazily; enforce the bounds (and delete evicted files) now, on the
                 // miss path, rather than whenever maintenance next happens to run.
                 entries.run_pending_tasks();
@@ -298,7 +336,7 @@ impl ValueCache {
             .cloned()?;
         // Waits for the flight's result without ever running its fetch: an initialiser that
         // fails leaves the cell to the flight's own callers.
-        match flight.get_or_try_init(|| async { Err(()) }).await {
+        match flight.answer.get_or_try_init(|| async { Err(()) }).await {
             Ok(Ok(entry)) if entry.decryption_neutral => Some(entry.clone()),
             _ => None,
         }
@@ -372,10 +410,24 @@ impl ValueCache {
         }
     }
 
-    /// Stores a value fetched outside `get_or_fetch` (a batch read), as if fetched now.
-    pub fn insert(&self, key: CacheKey, entry: Entry, ttl: Duration) -> Arc<Entry> {
+    /// Where the invalidations stand, read before a batch read asks upstream.
+    pub fn epoch(&self) -> Epoch {
+        Epoch(self.invalidations.load(Ordering::Relaxed))
+    }
+
+    /// Stores a value fetched outside `get_or_fetch` (a batch read), as if fetched now, unless
+    /// an invalidation happened since the read began (`since`): what it read may predate a write,
+    /// so then it only answers its own request. Writes through sidecache are rare; a batch that
+    /// crosses one caches nothing rather than telling which of its keys the write touched.
+    pub fn insert(&self, key: CacheKey, entry: Entry, ttl: Duration, since: Epoch) -> Arc<Entry> {
         match self.entries.as_ref().filter(|_| !ttl.is_zero()) {
-            Some(entries) => self.store(entries, &key, entry, ttl),
+            Some(entries) => {
+                let _inflight = self.inflight.lock().expect("inflight lock");
+                if self.epoch() != since {
+                    return Arc::new(self.stamped(entry, ttl));
+                }
+                self.store(entries, &key, entry, ttl)
+            }
             None => Arc::new(entry),
         }
     }
@@ -386,7 +438,21 @@ impl ValueCache {
     }
 
     /// Drops every entry whose key matches (S3 files go with their entries); returns how many.
+    /// Fetches of those keys still in flight began before the write that asks for this: they
+    /// keep answering the callers that joined them but store nothing, and later reads start
+    /// fetches of their own (read-your-writes, docs/sdk.md).
     pub fn invalidate(&self, matches: impl Fn(&CacheKey) -> bool) -> u64 {
+        {
+            let mut inflight = self.inflight.lock().expect("inflight lock");
+            self.invalidations.fetch_add(1, Ordering::Relaxed);
+            inflight.retain(|key, flight| {
+                let superseded = matches(key);
+                if superseded {
+                    flight.superseded.store(true, Ordering::Relaxed);
+                }
+                !superseded
+            });
+        }
         let Some(entries) = &self.entries else {
             return 0;
         };

@@ -148,6 +148,8 @@ impl App {
             Outcome::Miss
         };
 
+        // A write through sidecache while these calls run must not be undone by their answers.
+        let epoch = self.cache.epoch();
         let wanted_ref = &wanted;
         let calls = missing.chunks(CHUNK).map(|chunk| async move {
             let request = ParametersRequest {
@@ -183,6 +185,7 @@ impl App {
                     wanted[i].key.clone(),
                     parameter_entry(parameter),
                     self.ssm_ttl,
+                    epoch,
                 );
                 for &j in &answered {
                     found[j] = Some(entry.clone());

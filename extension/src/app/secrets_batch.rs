@@ -162,6 +162,8 @@ impl App {
         answers: &mut [Answer],
         target: &Target,
     ) -> Result<(), AppError> {
+        // A write through sidecache while these calls run must not be undone by their answers.
+        let epoch = self.cache.epoch();
         let calls = missing.chunks(CHUNK).map(|chunk| async move {
             let batch = SecretsBatchRequest {
                 selection: SecretsSelection::Ids(
@@ -186,9 +188,9 @@ impl App {
                 for &i in chunk {
                     if answers[i].is_none() && names(secret, &singles[i].secret_id) {
                         let key = secret_key(&singles[i]);
-                        let entry = self
-                            .cache
-                            .insert(key, secret_entry(secret), self.secrets_ttl);
+                        let entry =
+                            self.cache
+                                .insert(key, secret_entry(secret), self.secrets_ttl, epoch);
                         answers[i] = Some(Ok(entry));
                     }
                 }
@@ -214,6 +216,7 @@ impl App {
             },
             target: Target::default(),
         };
+        let epoch = self.cache.epoch();
         let found = self
             .counted(
                 Service::SecretsManager,
@@ -229,8 +232,12 @@ impl App {
                 version_stage: None,
                 target: Target::default(),
             };
-            self.cache
-                .insert(secret_key(&single), secret_entry(secret), self.secrets_ttl);
+            self.cache.insert(
+                secret_key(&single),
+                secret_entry(secret),
+                self.secrets_ttl,
+                epoch,
+            );
             cached += 1;
         }
         self.cache.count_misses(cached as u64);

@@ -41,6 +41,7 @@ impl ValueCache {
         let (cache, key, due_at) = (self.clone(), key.clone(), due.fetched_at);
         tokio::spawn(async move {
             let result = flight
+                .answer
                 .get_or_init(|| async {
                     let Some(entries) = cache.entries.as_ref() else {
                         return background.await.map(Arc::new);
@@ -50,7 +51,7 @@ impl ValueCache {
                         return Ok(newer);
                     }
                     match tokio::time::timeout(cache.renewal.give_up_after, background).await {
-                        Ok(Ok(entry)) => Ok(cache.store(entries, &key, entry, ttl)),
+                        Ok(Ok(entry)) => Ok(cache.store_flight(entries, &key, &flight, entry, ttl)),
                         Ok(Err(error)) => Err(error),
                         Err(_) => Err(background_timeout(key.service, cache.renewal.give_up_after)),
                     }
@@ -99,7 +100,8 @@ impl ValueCache {
         let background = fetch(reserved.iter().map(|(i, _)| *i).collect());
         let cache = self.clone();
         tokio::spawn(async move {
-            type Answers = HashMap<usize, Result<Arc<Entry>, AppError>>;
+            // The batch's entries by position, or why it failed.
+            type Answers = Result<HashMap<usize, Arc<Entry>>, AppError>;
             let (done, answers) = tokio::sync::watch::channel::<Option<Arc<Answers>>>(None);
             let service = keys[reserved[0].0].service;
             let batch = async {
@@ -108,32 +110,43 @@ impl ValueCache {
                         Ok(result) => result,
                         Err(_) => Err(background_timeout(service, cache.renewal.give_up_after)),
                     };
-                let mut by_position: Answers = HashMap::new();
-                match fetched {
+                let answers: Answers = match fetched {
                     Ok(found) => {
+                        let mut by_position = HashMap::new();
                         for (i, entry) in found {
-                            let stored = cache.store(&entries, &keys[i], entry, ttl);
-                            by_position.insert(i, Ok(stored));
+                            let Some((_, flight)) = reserved.iter().find(|(at, _)| *at == i) else {
+                                continue; // not asked for: the fetch answers reserved keys only
+                            };
+                            let stored = cache.store_flight(&entries, &keys[i], flight, entry, ttl);
+                            by_position.insert(i, stored);
                         }
+                        Ok(by_position)
                     }
                     Err(error) => {
-                        tracing::info!(service = ?service, code = error.code(), "batch refresh-ahead failed; the cached values stay")
+                        tracing::info!(service = ?service, code = error.code(), "batch refresh-ahead failed; the cached values stay");
+                        Err(error)
                     }
-                }
-                let _ = done.send(Some(Arc::new(by_position)));
+                };
+                let _ = done.send(Some(Arc::new(answers)));
             };
             // Each key's flight resolves with the batch, so misses that joined it get its
-            // answer; a key the batch did not return answers as not found.
+            // answer: the batch's error when it failed (a joined read may then be served
+            // stale), not found for a key a successful batch did not return.
             let flights = futures_util::future::join_all(reserved.iter().map(|(i, flight)| {
                 let mut answers = answers.clone();
                 let key = &keys[*i];
-                flight.get_or_init(move || async move {
+                flight.answer.get_or_init(move || async move {
                     let answers = answers
                         .wait_for(Option::is_some)
                         .await
                         .ok()
                         .and_then(|a| a.clone());
-                    answers.and_then(|a| a.get(i).cloned()).unwrap_or_else(|| {
+                    match answers.as_deref() {
+                        Some(Ok(by_position)) => by_position.get(i).cloned().map(Ok),
+                        Some(Err(error)) => Some(Err(error.clone())),
+                        None => None,
+                    }
+                    .unwrap_or_else(|| {
                         Err(crate::error::classify(&crate::model::UpstreamError {
                             service: key.service,
                             kind: crate::model::UpstreamErrorKind::Service {

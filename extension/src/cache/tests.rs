@@ -410,3 +410,104 @@ async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
 }
 
 mod refresh_ahead;
+
+fn body(entry: &Entry) -> String {
+    String::from_utf8(entry.json.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_fetch_in_flight_across_an_invalidation_answers_its_callers_but_is_not_kept() {
+    let cache = cache(10);
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            let (entry, _) = cache
+                .get_or_fetch(key("a"), TTL, |_| async move {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                    value("before")
+                })
+                .await
+                .unwrap();
+            body(&entry)
+        })
+    };
+    started.await.unwrap();
+    // The write lands while that fetch is in flight.
+    cache.invalidate(|k| &*k.name == "a");
+    // A read after the write fetches on its own instead of joining the older fetch (which
+    // would wait for ever here: the guard turns that into a failure).
+    let (after, outcome) = tokio::time::timeout(
+        Duration::from_secs(30),
+        cache.get_or_fetch(key("a"), TTL, |_| async { value("after") }),
+    )
+    .await
+    .expect("a read after the write does not wait for the older fetch")
+    .unwrap();
+    assert_eq!((body(&after), outcome), ("after".to_owned(), Outcome::Miss));
+    release.send(()).unwrap();
+    // The older fetch's caller asked before the write: it gets what that fetch read...
+    assert_eq!(first.await.unwrap(), "before");
+    // ...which did not replace the newer value.
+    let (again, outcome) = cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("unexpected") })
+        .await
+        .unwrap();
+    assert_eq!((body(&again), outcome), ("after".to_owned(), Outcome::Hit));
+}
+
+#[tokio::test]
+async fn a_failed_batch_refresh_answers_the_reads_that_joined_it_with_its_error() {
+    let cache = cache(10);
+    cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("old") })
+        .await
+        .unwrap();
+    let (fail, failed) = tokio::sync::oneshot::channel::<()>();
+    cache.refresh_many_ahead(vec![key("a")], TTL.ttl, move |positions| async move {
+        assert_eq!(positions, [0]);
+        let _ = failed.await;
+        Err(upstream_error(true))
+    });
+    // The refresh's task takes the key's flight (one thread: it runs when this task yields).
+    tokio::task::yield_now().await;
+    let forced = Freshness {
+        ttl: TTL.ttl,
+        max_age: Some(Duration::ZERO),
+    };
+    let (read, _) = tokio::join!(
+        cache.get_or_fetch(key("a"), forced, |_| async { value("unexpected") }),
+        async { fail.send(()).unwrap() }
+    );
+    // A transient failure, so the joined read is served the cached value stale, not a 404.
+    let (entry, outcome) = read.expect("the batch's transient error, served stale");
+    assert_eq!((body(&entry), outcome), ("old".to_owned(), Outcome::Stale));
+}
+
+#[tokio::test]
+async fn a_batch_answer_that_crossed_an_invalidation_is_not_kept() {
+    let cache = cache(10);
+    let since = cache.epoch();
+    // A write lands while the batch read is out.
+    cache.invalidate(|k| &*k.name == "a");
+    let answered = cache.insert(key("a"), value("before").unwrap(), TTL.ttl, since);
+    assert_eq!(
+        body(&answered),
+        "before",
+        "it still answers its own request"
+    );
+    let (entry, outcome) = cache
+        .get_or_fetch(key("a"), TTL, |_| async { value("after") })
+        .await
+        .unwrap();
+    assert_eq!((body(&entry), outcome), ("after".to_owned(), Outcome::Miss));
+    // A batch that began after the write is kept.
+    cache.insert(key("b"), value("b").unwrap(), TTL.ttl, cache.epoch());
+    let (entry, outcome) = cache
+        .get_or_fetch(key("b"), TTL, |_| async { value("unexpected") })
+        .await
+        .unwrap();
+    assert_eq!((body(&entry), outcome), ("b".to_owned(), Outcome::Hit));
+}

@@ -162,11 +162,11 @@ async fn stored_entries_carry_a_jittered_ttl_never_longer() {
     let mut shortened = 0;
     for seed in 0..50 {
         let cache = ahead_cache(0.0, TtlJitter::new(50, seed));
-        let entry = cache.insert(key("a"), value("v").unwrap(), ttl);
+        let entry = cache.insert(key("a"), value("v").unwrap(), ttl, cache.epoch());
         assert!(entry.ttl <= ttl && entry.ttl >= ttl / 2, "{:?}", entry.ttl);
         shortened += usize::from(entry.ttl < ttl);
         // Entries of one process share the shortening.
-        let other = cache.insert(key("b"), value("v").unwrap(), ttl);
+        let other = cache.insert(key("b"), value("v").unwrap(), ttl, cache.epoch());
         assert_eq!(other.ttl, entry.ttl);
     }
     assert!(shortened > 40, "jitter applied: {shortened}");

@@ -42,6 +42,8 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const BINARY: HeaderValue = HeaderValue::from_static("application/octet-stream");
 /// moka keeps S3 entries at least this long when `SIDECACHE_S3_TTL=0` (revalidate every time).
 const MIN_S3_KEEP: Duration = Duration::from_secs(1);
+/// Look-ups of an object whose file keeps going before it is opened (`App::object_opened`).
+const OPEN_ATTEMPTS: usize = 3;
 
 pub struct App {
     /// Who may read: the token header or a SigV4 signature.
@@ -304,6 +306,33 @@ impl App {
                 }
             })
             .await
+    }
+
+    /// The object's entry and its file, opened: the file of an entry can go between the look-up
+    /// and the open (evicted, invalidated, or a newer version renamed over it). Then the object
+    /// is looked up again, revalidated with S3 (a conditional GET when a newer file is there, a
+    /// fetch when none is), up to `OPEN_ATTEMPTS` times; a reader never sees a half-replaced
+    /// file and never a storage error for a file that was only replaced. `None` for an entry
+    /// without a file.
+    pub async fn object_opened(
+        &self,
+        request: &ObjectRequest,
+        options: ReadOptions,
+    ) -> Result<(Arc<Entry>, Outcome, Option<std::fs::File>), AppError> {
+        let mut options = options;
+        for _ in 0..OPEN_ATTEMPTS {
+            let (entry, outcome) = self.object(request, options).await?;
+            let Some(file) = &entry.file else {
+                return Ok((entry, outcome, None));
+            };
+            if let Some(opened) = file.open_current() {
+                return Ok((entry, outcome, Some(opened)));
+            }
+            options.max_age = Some(Duration::ZERO);
+        }
+        Err(AppError::ObjectChanging {
+            attempts: OPEN_ATTEMPTS,
+        })
     }
 
     /// Drops cached values (and S3 files); returns how many entries went.

@@ -62,6 +62,10 @@ pub enum AppError {
     StorageFull,
     #[error("cannot write to the S3 cache directory: {0}")]
     Storage(String),
+    /// An object's cached file went (evicted, invalidated, replaced) between each of this
+    /// many look-ups and the open: busy, not broken; a retry will do.
+    #[error("the object's cached file was replaced or removed while it was being opened, {attempts} times in a row; retry")]
+    ObjectChanging { attempts: usize },
     /// The process is stopping and the upstream call could not finish before its deadline.
     #[error(
         "sidecache is shutting down: the upstream call did not finish before the shutdown deadline"
@@ -109,6 +113,7 @@ impl AppError {
             AppError::ObjectTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::ObjectChanging { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream { status, .. } => *status,
         }
@@ -145,6 +150,7 @@ impl AppError {
             AppError::ObjectTooLarge { .. } => "ObjectTooLarge",
             AppError::StorageFull => "InsufficientStorage",
             AppError::Storage(_) => "StorageError",
+            AppError::ObjectChanging { .. } => "ObjectChanging",
             AppError::ShuttingDown => "ShuttingDown",
             AppError::Upstream { code, .. } => code,
         }

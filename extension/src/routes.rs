@@ -287,25 +287,29 @@ async fn get_secret_at(app: &App, id: &str, query: Option<&str>) -> Result<Reply
 
 async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     let (request, options) = query::object_request(query)?;
-    let (entry, outcome) = app.object(&request, options).await?;
-    match (options.format, &entry.file) {
-        // Boxed: the file operations' futures would otherwise make every request's future
-        // (boxed per request by the connection) twice as large.
-        (Format::Raw, Some(file)) => Box::pin(file_response(&entry, &file.path, outcome)).await,
-        _ => Ok(value_response(&entry, outcome, options.format, entry.age())),
+    if options.format != Format::Raw {
+        let (entry, outcome) = app.object(&request, options).await?;
+        return Ok(value_response(&entry, outcome, options.format, entry.age()));
     }
+    // Boxed: the file operations' futures would otherwise make every request's future (boxed
+    // per request by the connection) twice as large.
+    Box::pin(async {
+        match app.object_opened(&request, options).await? {
+            (entry, outcome, Some(file)) => file_response(&entry, file, outcome).await,
+            (entry, outcome, None) => Ok(value_response(&entry, outcome, options.format, entry.age())),
+        }
+    })
+    .await
 }
 
 async fn file_response(
     entry: &Entry,
-    path: &std::path::Path,
+    file: std::fs::File,
     outcome: Outcome,
 ) -> Result<Reply, AppError> {
-    // Opened now: should a refresh rename a new version over the path, this response
+    // Opened already: should a refresh rename a new version over the path, this response
     // still reads the old file to its end.
-    let handle = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| AppError::Storage(format!("cached object file unavailable: {e}")))?;
+    let handle = tokio::fs::File::from_std(file);
     let length = handle.metadata().await.map(|m| m.len()).ok();
     let stream = ReaderStream::with_capacity(handle, 64 << 10);
     let mut response = Reply::new(ReplyBody::Axum(axum::body::Body::from_stream(stream)));

@@ -130,6 +130,8 @@ fn s3_status_and_code(error: &AppError) -> (StatusCode, &str) {
         | AppError::InvalidParameter { .. }
         | AppError::UnknownParameter(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
         AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        // S3's own "retry later": every S3 client backs off and retries it.
+        AppError::ObjectChanging { .. } => (StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
         AppError::Upstream { status, code, .. } => {
             let code = match code.as_str() {
                 "NotFound" => "NoSuchKey",

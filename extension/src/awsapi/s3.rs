@@ -78,18 +78,14 @@ async fn answer(app: &App, parts: &http::request::Parts) -> Result<Reply, AppErr
         version_id,
         target: target_of(app, &caller),
     };
-    // A refresh may rename a newer version over the file between the look-up and the open;
-    // then the newer entry is looked up and opened instead.
-    for _ in 0..2 {
-        let (entry, outcome) = app.object(&request, READ).await?;
-        let Some(file) = entry.file.as_ref().and_then(|f| f.open_current()) else {
-            continue;
-        };
-        return respond(&entry, outcome, file, &parts.headers, head).await;
+    // The file as it was when looked up: a newer version renamed over it, an eviction or an
+    // invalidation between the look-up and the open make it look again (App::object_opened).
+    match app.object_opened(&request, READ).await? {
+        (entry, outcome, Some(file)) => respond(&entry, outcome, file, &parts.headers, head).await,
+        (_, _, None) => Err(AppError::Storage(
+            "the object's entry has no file".into(),
+        )),
     }
-    Err(AppError::Storage(
-        "the object's file changed twice while it was being opened".into(),
-    ))
 }
 
 async fn respond(

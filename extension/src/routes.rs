@@ -296,7 +296,9 @@ async fn get_object(app: &App, query: Option<&str>) -> Result<Reply, AppError> {
     Box::pin(async {
         match app.object_opened(&request, options).await? {
             (entry, outcome, Some(file)) => file_response(&entry, file, outcome).await,
-            (entry, outcome, None) => Ok(value_response(&entry, outcome, options.format, entry.age())),
+            (entry, outcome, None) => {
+                Ok(value_response(&entry, outcome, options.format, entry.age()))
+            }
         }
     })
     .await

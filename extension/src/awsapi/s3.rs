@@ -82,9 +82,7 @@ async fn answer(app: &App, parts: &http::request::Parts) -> Result<Reply, AppErr
     // invalidation between the look-up and the open make it look again (App::object_opened).
     match app.object_opened(&request, READ).await? {
         (entry, outcome, Some(file)) => respond(&entry, outcome, file, &parts.headers, head).await,
-        (_, _, None) => Err(AppError::Storage(
-            "the object's entry has no file".into(),
-        )),
+        (_, _, None) => Err(AppError::Storage("the object's entry has no file".into())),
     }
 }
 

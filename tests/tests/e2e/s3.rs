@@ -187,10 +187,17 @@ async fn raw_reads_of_an_object_invalidated_over_and_over_never_fail() {
     let (statuses, invalidations) = tokio::join!(reading, invalidating);
     assert!(invalidations > 10, "{invalidations} invalidations");
     // 503 (SlowDown, retry) only if the file went three times in a row; never a 500.
-    let failed: Vec<_> = statuses.iter().filter(|s| **s != 200 && **s != 503).collect();
+    let failed: Vec<_> = statuses
+        .iter()
+        .filter(|s| **s != 200 && **s != 503)
+        .collect();
     assert!(failed.is_empty(), "statuses other than 200/503: {failed:?}");
     let retried = statuses.iter().filter(|s| **s == 503).count();
-    assert!(retried * 100 <= statuses.len(), "{retried} of {} reads answered 503", statuses.len());
+    assert!(
+        retried * 100 <= statuses.len(),
+        "{retried} of {} reads answered 503",
+        statuses.len()
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make examples`: runs the client examples under examples/ against a live sidecache on moto.
-# Starts moto and target/debug/sidecache (standalone mode) on free ports, seeds a String and a
-# SecureString parameter, a JSON secret and an S3 object, runs each runnable example and checks
+# Starts moto, the fake AppConfig Data (target/debug/fake-appconfig) and target/debug/sidecache
+# (standalone mode) on free ports, seeds a String and a SecureString parameter, a JSON secret, an
+# S3 object and the SAM example's AppConfig profile, runs each runnable example and checks
 # what it prints, and stops everything on exit. Needs `make venv build`; curl, node, and jq for
 # the bash example.
 set -uo pipefail
@@ -9,7 +10,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 BIN=${SIDECACHE_BIN:-$ROOT/target/debug/sidecache}
-for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$BIN"; do
+# The fake AppConfig Data (moto has none): the SAM example reads a profile on the agent's port.
+FAKE_APPCONFIG_BIN=${FAKE_APPCONFIG_BIN:-$ROOT/target/debug/fake-appconfig}
+for tool in "$PY" "$ROOT/.venv/bin/moto_server" "$BIN" "$FAKE_APPCONFIG_BIN"; do
   [ -x "$tool" ] || { echo "test-examples: $tool is missing: run 'make venv build'" >&2; exit 1; }
 done
 
@@ -54,11 +57,31 @@ s3.put_object(Bucket="examples-bucket", Key="config/app.json", Body=e["S3_BODY"]
               ContentType="application/json")
 PY
 
+# It prints `READY <fake port> <control port>` and lives while its stdin is open.
+coproc FAKE_APPCONFIG { exec "$FAKE_APPCONFIG_BIN" 2>"$work/fake-appconfig.log"; }
+pids+=("$FAKE_APPCONFIG_PID")
+ready=
+read -r -t 30 ready FAKE_APPCONFIG_PORT FAKE_APPCONFIG_CONTROL_PORT <&"${FAKE_APPCONFIG[0]}"
+if [ "$ready" != READY ]; then
+  echo "test-examples: the fake AppConfig Data did not start; its log:" >&2
+  cat "$work/fake-appconfig.log" >&2
+  exit 1
+fi
+# The profile of template.yaml's example: application, environment and profile by name.
+APPCONFIG_PROFILE=/applications/sidecache-example/environments/example/configurations/settings
+APPCONFIG_JSON='{"greeting":"hello from AppConfig","maxItems":5}'
+curl -fsS -H 'Content-Type: application/json' "http://127.0.0.1:$FAKE_APPCONFIG_CONTROL_PORT/deploy" \
+  -d "{\"application\":\"sidecache-example\",\"environment\":\"example\",\"profile\":\"settings\",\"content\":$("$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$APPCONFIG_JSON"),\"content_type\":\"application/json\",\"version_label\":\"v1\"}" \
+  >/dev/null || { echo "test-examples: could not deploy the AppConfig profile" >&2; exit 1; }
+AGENT_PORT=$(free_port)
+
 S3_DIR=$work/s3
 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$PORT SIDECACHE_TOKEN=$TOKEN SIDECACHE_S3_DIR=$S3_DIR \
-  "$BIN" >"$work/sidecache.log" 2>&1 &
+  AWS_ENDPOINT_URL_APPCONFIGDATA=http://127.0.0.1:$FAKE_APPCONFIG_PORT \
+  AWS_APPCONFIG_EXTENSION_HTTP_PORT=$AGENT_PORT "$BIN" >"$work/sidecache.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$PORT/ping" "$work/sidecache.log"
+wait_for "http://127.0.0.1:$AGENT_PORT/ping" "$work/sidecache.log"
 
 # Examples run with a bare environment: only the port, the token and the names, as a handler has
 # (and no __pycache__ left in examples/).
@@ -127,6 +150,7 @@ MISSING=/examples/does-not-exist
 name="sam-function: handler summary, second invocation from cache"
 status=0
 example AWS_SESSION_TOKEN="$TOKEN" PARAMETER_NAME="$PARAM" SECRET_ID="$SECRET_ID" S3_URI="$S3_URI" \
+  APPCONFIG_PROFILE="$APPCONFIG_PROFILE" AWS_APPCONFIG_EXTENSION_HTTP_PORT="$AGENT_PORT" \
   PYTHONPATH=examples/sam-function:clients/python/src "$PY" -c \
   'import app, json; print(json.dumps([app.handler({}, None), app.handler({}, None)]))' \
   >"$work/out" 2>"$work/err" || status=$?
@@ -135,10 +159,11 @@ if [ "$status" -ne 0 ]; then
 elif grep -qF "$SECRET_PASSWORD" "$work/out" "$work/err"; then
   fail "$name" "the secret's value was returned"
 elif ! why=$(PARAM_VALUE=$PARAM_VALUE S3_DIR=$S3_DIR SECRET_PASSWORD=$SECRET_PASSWORD \
-  "$PY" - "$work/out" 2>&1 <<'PY'
+  APPCONFIG_JSON=$APPCONFIG_JSON "$PY" - "$work/out" 2>&1 <<'PY'
 import json, os, sys
 first, second = json.load(open(sys.argv[1]))
 e = os.environ
+appconfig = first.get("appconfig", {})
 secret = json.dumps({"username": "app", "password": e["SECRET_PASSWORD"]})
 path = first["object"].get("path", "")
 checks = {
@@ -147,7 +172,9 @@ checks = {
     "secret length": first["secret"].get("length") == len(secret),
     "object path": path.startswith(e["S3_DIR"] + "/") and os.path.isfile(path),
     "X-Cache miss then hit": all(first[k].get("cache") == "miss" and second[k].get("cache") == "hit"
-                                 for k in ("parameter", "secret", "object")),
+                                 for k in ("parameter", "secret", "object", "appconfig")),
+    "AppConfig profile on the agent's port": appconfig.get("configuration") == json.loads(e["APPCONFIG_JSON"])
+                                             and appconfig.get("label") == "v1",
 }
 wrong = [what for what, ok in checks.items() if not ok]
 sys.exit("wrong " + ", ".join(wrong) if wrong else 0)

@@ -11,7 +11,6 @@ pub mod sigv4;
 
 pub use signatures::{Refusal, Signatures};
 
-use crate::error::AppError;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use sigv4::SignedRequest;
 use std::future::Future;
@@ -273,6 +272,19 @@ impl CredentialsToken {
     }
 }
 
+/// Why a request was turned away before it reached the cache; `error.rs` turns it into the
+/// answer each API gives (kept here as its own type so the authorizer does not depend on the
+/// error module that renders it).
+#[derive(Debug)]
+pub enum Denied {
+    /// It carried `X-Forwarded-For`: sidecache serves local callers only.
+    Forwarded,
+    MissingToken,
+    InvalidToken,
+    /// A SigV4 signature that is malformed or does not verify.
+    Signature(Refusal),
+}
+
 /// The proofs a request carries, found in one pass over its few headers, comparing names,
 /// instead of hashed look-ups (hashing the 30-byte token header name alone cost ~285
 /// instructions).
@@ -286,11 +298,11 @@ pub struct Proofs<'a> {
 
 impl<'a> Proofs<'a> {
     /// The first value of each, unless the request was forwarded.
-    pub fn of(headers: &'a HeaderMap) -> Result<Self, AppError> {
+    pub fn of(headers: &'a HeaderMap) -> Result<Self, Denied> {
         let mut proofs = Proofs::default();
         for (name, value) in headers {
             let slot = if *name == FORWARDED_HEADER {
-                return Err(AppError::Forwarded);
+                return Err(Denied::Forwarded);
             } else if *name == TOKEN_HEADER {
                 &mut proofs.token
             } else if *name == header::AUTHORIZATION {
@@ -308,14 +320,14 @@ impl<'a> Proofs<'a> {
     }
 
     /// The SigV4 `Authorization` header, read.
-    pub fn signature(&self) -> Option<Result<sigv4::Authorization<'a>, AppError>> {
+    pub fn signature(&self) -> Option<Result<sigv4::Authorization<'a>, Denied>> {
         let value = self.authorization?;
         Some(
             value
                 .to_str()
                 .map_err(|_| sigv4::SigV4Error::Malformed("the header is not visible ASCII"))
                 .and_then(sigv4::parse_authorization)
-                .map_err(|e| AppError::Signature(Refusal::Malformed(e))),
+                .map_err(|e| Denied::Signature(Refusal::Malformed(e))),
         )
     }
 }
@@ -333,18 +345,18 @@ pub struct Asked<'a> {
 
 /// For every endpoint but `/ping`: no forwarded request, and the right token or a valid
 /// signature. The token, when present, decides.
-pub async fn authorize(auth: &Auth, asked: &Asked<'_>) -> Result<Caller, AppError> {
+pub async fn authorize(auth: &Auth, asked: &Asked<'_>) -> Result<Caller, Denied> {
     let proofs = Proofs::of(asked.headers)?;
     if let Some(token) = proofs.token {
         return if auth.token.verify(token.as_bytes()).await {
             Ok(Caller::default())
         } else {
             tracing::debug!(path = asked.path, "rejected request with a wrong token");
-            Err(AppError::InvalidToken)
+            Err(Denied::InvalidToken)
         };
     }
     let Some(signature) = proofs.signature() else {
-        return Err(AppError::MissingToken);
+        return Err(Denied::MissingToken);
     };
     let signature = signature?;
     let request = SignedRequest {
@@ -368,7 +380,7 @@ pub async fn authorize(auth: &Auth, asked: &Asked<'_>) -> Result<Caller, AppErro
         Err(refusal) => {
             // The reason only: never the signature, the key or the token.
             tracing::debug!(path = asked.path, %refusal, "rejected a signed request");
-            Err(AppError::Signature(refusal))
+            Err(Denied::Signature(refusal))
         }
     }
 }
@@ -389,9 +401,9 @@ pub fn authorized_now(token: &TokenSource, headers: &HeaderMap) -> bool {
 }
 
 /// For endpoints without a token (`/ping`): still no forwarded requests.
-pub fn not_forwarded(headers: &HeaderMap) -> Result<(), AppError> {
+pub fn not_forwarded(headers: &HeaderMap) -> Result<(), Denied> {
     if headers.contains_key(&FORWARDED_HEADER) {
-        return Err(AppError::Forwarded);
+        return Err(Denied::Forwarded);
     }
     Ok(())
 }

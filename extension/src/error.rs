@@ -3,7 +3,7 @@
 //! Bodies are `{"__type": "<Code>", "message": "<text>"}`. Messages name the request's inputs
 //! (a parameter name, a query key) but never a value, the token or a header's contents.
 
-use crate::auth::Refusal;
+use crate::auth::{Denied, Refusal};
 use crate::model::{UpstreamError, UpstreamErrorKind};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,6 +80,17 @@ pub enum AppError {
         /// Whether a cached value past its TTL may be served instead (stale-if-error).
         transient: bool,
     },
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Forwarded => AppError::Forwarded,
+            Denied::MissingToken => AppError::MissingToken,
+            Denied::InvalidToken => AppError::InvalidToken,
+            Denied::Signature(refusal) => AppError::Signature(refusal),
+        }
+    }
 }
 
 impl AppError {

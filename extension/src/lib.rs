@@ -14,6 +14,8 @@ pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+#[cfg(test)]
+mod module_graph;
 pub mod object_files;
 pub mod prefetch;
 pub mod query;

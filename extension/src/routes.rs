@@ -133,7 +133,8 @@ pub async fn dispatch<B>(app: &App, door: Door, request: &http::Request<B>) -> R
         )
         .await
         .map(|_| ()),
-    };
+    }
+    .map_err(AppError::from);
     if let Err(e) = checked {
         return match door {
             Door::Agent => appconfig::agent_error(&e),

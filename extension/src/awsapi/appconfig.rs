@@ -56,13 +56,19 @@ impl From<AppError> for Failure {
     }
 }
 
+impl From<auth::Denied> for Failure {
+    fn from(denied: auth::Denied) -> Self {
+        Failure::App(denied.into())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Input {
-    application: Option<String>,
-    environment: Option<String>,
-    configuration: Option<String>,
-    flag: Option<String>,
+pub(crate) struct Input {
+    pub(crate) application: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) configuration: Option<String>,
+    pub(crate) flag: Option<String>,
     #[allow(dead_code)] // Variant rules are not evaluated (SPEC): basic flags ignore context.
     context: Option<Map<String, Value>>,
 }

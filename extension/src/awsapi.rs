@@ -13,14 +13,14 @@
 //! - `s3.rs`: S3 GetObject and HeadObject, path style, from the S3 file cache. The signature,
 //!   not the path, says a request is for S3, so a bucket named `ping` never meets `/ping`.
 
-mod appconfig;
-mod errors;
+pub(crate) mod appconfig;
+pub(crate) mod errors;
 mod forward;
-mod json;
-mod s3;
-mod secrets;
+pub(crate) mod json;
+pub(crate) mod s3;
+pub(crate) mod secrets;
 mod shapes;
-mod ssm;
+pub(crate) mod ssm;
 
 use crate::app::App;
 use crate::auth::{Caller, EMPTY_SHA256};
@@ -127,7 +127,7 @@ fn body_error(error: Box<dyn std::error::Error + Send + Sync>) -> AppError {
 }
 
 /// The hex SHA-256 a signature covers for `body` (none needed without a signature).
-fn payload_hash(headers: &http::HeaderMap, body: &[u8]) -> String {
+pub(crate) fn payload_hash(headers: &http::HeaderMap, body: &[u8]) -> String {
     if !headers.contains_key(header::AUTHORIZATION) {
         return String::new();
     }

@@ -42,12 +42,12 @@ pub enum Event {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawEvent {
-    event_type: String,
+pub(crate) struct RawEvent {
+    pub(crate) event_type: String,
     #[serde(default)]
-    deadline_ms: u64,
+    pub(crate) deadline_ms: u64,
     #[serde(default)]
-    shutdown_reason: String,
+    pub(crate) shutdown_reason: String,
 }
 
 pub struct ExtensionsApi {
@@ -171,7 +171,7 @@ impl ExtensionsApi {
 }
 
 /// `http://host:port[/prefix]` without a trailing slash, from any accepted form.
-fn api_root(runtime_api: &str) -> String {
+pub(crate) fn api_root(runtime_api: &str) -> String {
     let value = runtime_api.trim();
     let without_scheme = value
         .get(..7)

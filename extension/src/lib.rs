@@ -10,6 +10,9 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod extensions_api;
+/// The pure parsers and checks, reached by the fuzz targets (fuzz/); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;

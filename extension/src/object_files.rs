@@ -163,10 +163,12 @@ fn storage_error(error: io::Error) -> AppError {
 }
 
 pub fn file_name(bucket: &str, key: &str, version_id: Option<&str>) -> String {
+    // Each part after its length: with a separator instead, parts holding that byte named two
+    // objects with one file (`("a\0", "b")` and `("a", "\0b")`; found by fuzzing: fuzz/, s3).
     let mut hasher = Sha256::new();
     for part in [bucket, key, version_id.unwrap_or("")] {
+        hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
-        hasher.update([0]);
     }
     let digest = hasher.finalize();
     let hash: String = digest

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub mod appconfig;
 mod pairs;
-mod syntax;
+pub(crate) mod syntax;
 
 use pairs::{bounded, Pairs};
 use syntax::{Accepted, Param};
@@ -336,6 +336,13 @@ pub(crate) fn split_selector(full: &str) -> Result<(&str, Option<Selector>), App
                 &full[..searchable_from + i],
                 &full[searchable_from + i + 1..],
             );
+            // `:3` alone names no parameter (found by fuzzing: fuzz/, query target).
+            if name.is_empty() {
+                return Err(AppError::invalid(
+                    "name",
+                    "no parameter name before its :version or :label",
+                ));
+            }
             let selector = if selector.bytes().all(|b| b.is_ascii_digit()) {
                 parse_version(selector)?
             } else {

@@ -6,7 +6,7 @@
 //! (docs/performance.md). hyper still parses and writes HTTP; axum still shapes errors and
 //! JSON documents.
 
-mod appconfig;
+pub(crate) mod appconfig;
 mod body;
 
 pub use body::{Reply, ReplyBody};
@@ -48,7 +48,7 @@ const SECRET_UNDER: &str = "/secretsmanager/";
 /// What a path names. Value endpoints answer with or without a trailing `/`, as the AWS
 /// extension does.
 #[derive(Clone, Copy)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Ping,
     Parameter,
     ParametersMany,
@@ -67,13 +67,13 @@ enum Endpoint {
 
 impl Endpoint {
     /// What the AppConfig Agent's port serves.
-    fn on_agent_port(self) -> bool {
+    pub(crate) fn on_agent_port(self) -> bool {
         matches!(self, Endpoint::Ping | Endpoint::AppConfig)
     }
 }
 
 /// The route table: every endpoint and the one method it answers (GET also answers HEAD).
-fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
+pub(crate) fn endpoint(path: &str) -> Option<(Endpoint, Method)> {
     use Endpoint::*;
     Some(match path {
         "/ping" => (Ping, Method::GET),
@@ -218,7 +218,7 @@ fn error(error: AppError) -> Reply {
 }
 
 /// As axum answers a known path asked with another method: 405, `Allow`, no body.
-fn method_not_allowed(method: &Method) -> Reply {
+pub(crate) fn method_not_allowed(method: &Method) -> Reply {
     let allow = if method == Method::GET {
         HeaderValue::from_static("GET,HEAD")
     } else {
@@ -230,7 +230,7 @@ fn method_not_allowed(method: &Method) -> Reply {
     response
 }
 
-fn ping() -> Reply {
+pub(crate) fn ping() -> Reply {
     static BODY: LazyLock<bytes::Bytes> = LazyLock::new(|| {
         serde_json::to_vec(&json!({"status": "ok", "version": VERSION}))
             .expect("ping body serialises")

@@ -21,7 +21,7 @@ use http::{header, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-const PATHS: [&str; 3] = ["/appconfig/", "/appconfig", "/"];
+pub(crate) const PATHS: [&str; 3] = ["/appconfig/", "/appconfig", "/"];
 const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 const JSON_11: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.1");
 /// The extension Cloud Extensions names in its errors.
@@ -255,7 +255,7 @@ struct ErrorBody<'a> {
 }
 
 /// A failure in the API's error shapes.
-fn error_reply(failure: &Failure) -> Reply {
+pub(crate) fn error_reply(failure: &Failure) -> Reply {
     let (status, kind, reason, message, errors) = match failure {
         Failure::Validation {
             reason,

@@ -22,7 +22,7 @@ pub const READ: ReadOptions = ReadOptions {
     max_age: None,
 };
 /// The paths a JSON request may be posted to: an SDK's endpoint, and Cloud Extensions'.
-const PATHS: [&str; 3] = ["/", "/parameterstore", "/parameterstore/"];
+pub(crate) const PATHS: [&str; 3] = ["/", "/parameterstore", "/parameterstore/"];
 
 /// One JSON 1.1 call, read and authorized: what its handler needs, and all a forward needs.
 pub struct Call<'a> {
@@ -165,7 +165,7 @@ where
 }
 
 /// The service an `X-Amz-Target` names, when it is one of ours and names an operation.
-fn service_of(target: &str) -> Option<Service> {
+pub(crate) fn service_of(target: &str) -> Option<Service> {
     let (prefix, operation) = target.split_once('.')?;
     if operation.is_empty() || !operation.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;

@@ -150,7 +150,7 @@ fn with_headers(status: StatusCode, headers: HeaderMap, body: ReplyBody) -> Repl
 }
 
 /// `/{bucket}/{key}`, each percent-decoded; the key may hold slashes. No key: a bucket operation.
-fn bucket_and_key(path: &str) -> Result<(String, String), AppError> {
+pub(crate) fn bucket_and_key(path: &str) -> Result<(String, String), AppError> {
     let rest = path.strip_prefix('/').unwrap_or(path);
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|s| s.into_owned());
@@ -163,6 +163,14 @@ fn bucket_and_key(path: &str) -> Result<(String, String), AppError> {
                 .into(),
         ));
     }
+    // No bucket name holds a `/`: one decoded from `%2F` made the cache key `bucket/key` that of
+    // another bucket's object (found by fuzzing: fuzz/, s3 target).
+    if bucket.contains('/') {
+        return Err(AppError::invalid(
+            "bucket",
+            "bucket names cannot contain '/'",
+        ));
+    }
     if key.len() > 1024 {
         return Err(AppError::invalid("key", "longer than 1024 bytes"));
     }
@@ -170,7 +178,7 @@ fn bucket_and_key(path: &str) -> Result<(String, String), AppError> {
 }
 
 /// The `versionId`; any other key but the SDKs' `x-id` marker is an S3 feature not served.
-fn read_query(query: Option<&str>) -> Result<Option<String>, AppError> {
+pub(crate) fn read_query(query: Option<&str>) -> Result<Option<String>, AppError> {
     let mut version_id = None;
     for (name, value) in form_pairs(query.unwrap_or("")) {
         match name.as_str() {
@@ -198,7 +206,7 @@ fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
 /// One `bytes=` range of an object of `size` bytes, as (first, last) byte: `Ok(None)` when the
 /// header is not one range S3 would honour (then the whole object is sent, as S3 does), `Err`
 /// when it starts past the end (416).
-fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+pub(crate) fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };
@@ -240,7 +248,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     }
 }
 
-enum Precondition {
+pub(crate) enum Precondition {
     Holds,
     /// 412.
     Failed,
@@ -251,7 +259,7 @@ enum Precondition {
 /// The conditional headers against the object's `ETag` and `Last-Modified`, in RFC 9110's
 /// order: `If-Match`, else `If-Unmodified-Since`; then `If-None-Match`, else
 /// `If-Modified-Since`.
-fn preconditions(asked: &HeaderMap, object: &HeaderMap) -> Precondition {
+pub(crate) fn preconditions(asked: &HeaderMap, object: &HeaderMap) -> Precondition {
     let etag = object
         .get(header::ETAG)
         .map(HeaderValue::as_bytes)
@@ -289,7 +297,7 @@ fn preconditions(asked: &HeaderMap, object: &HeaderMap) -> Precondition {
 }
 
 /// `If-None-Match`: a list of entity tags or `*`; weak tags compare by their opaque part.
-fn etag_matches(wanted: &[u8], etag: &[u8]) -> bool {
+pub(crate) fn etag_matches(wanted: &[u8], etag: &[u8]) -> bool {
     let strip = |t: &[u8]| -> Vec<u8> {
         let t = t.trim_ascii();
         t.strip_prefix(b"W/").unwrap_or(t).to_vec()
@@ -343,6 +351,22 @@ mod tests {
             bucket_and_key("/"),
             Err(AppError::NotImplemented(_))
         ));
+    }
+
+    /// Found by fuzzing (fuzz/, s3 target): `/a%2Fb/c` read bucket `a/b` and key `c`, whose
+    /// cache key `a/b/c` is that of bucket `a`'s object `b/c`.
+    #[test]
+    fn a_bucket_never_holds_a_slash() {
+        for path in ["/a%2Fb/c", "/a%2fb/c", "/%2F/c", "/\u{155}%2F?b/dir/"] {
+            assert!(
+                matches!(bucket_and_key(path), Err(AppError::InvalidParameter { ref name, .. }) if name == "bucket"),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            bucket_and_key("/a/b%2Fc").unwrap(),
+            ("a".into(), "b/c".into())
+        );
     }
 
     #[test]

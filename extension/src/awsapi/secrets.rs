@@ -13,18 +13,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// AWS's limits on each input member.
-const MAX_SECRET_ID: usize = 2048;
-const VERSION_ID: (usize, usize) = (32, 64);
-const MAX_STAGE: usize = 256;
+pub(crate) const MAX_SECRET_ID: usize = 2048;
+pub(crate) const VERSION_ID: (usize, usize) = (32, 64);
+pub(crate) const MAX_STAGE: usize = 256;
 /// BatchGetSecretValue takes at most 20 ids.
-const MAX_IDS: usize = 20;
+pub(crate) const MAX_IDS: usize = 20;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetSecretValueInput {
-    secret_id: Option<String>,
-    version_id: Option<String>,
-    version_stage: Option<String>,
+pub(crate) struct GetSecretValueInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) version_id: Option<String>,
+    pub(crate) version_stage: Option<String>,
 }
 
 pub async fn get_secret_value(call: Call<'_>) -> Result<Reply, AppError> {
@@ -56,10 +56,10 @@ pub async fn get_secret_value(call: Call<'_>) -> Result<Reply, AppError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct BatchGetSecretValueInput {
-    secret_id_list: Option<Vec<String>>,
-    filters: Option<serde_json::Value>,
-    next_token: Option<String>,
+pub(crate) struct BatchGetSecretValueInput {
+    pub(crate) secret_id_list: Option<Vec<String>>,
+    pub(crate) filters: Option<serde_json::Value>,
+    pub(crate) next_token: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -16,17 +16,17 @@ use serde_json::value::RawValue;
 
 const MAX_NAME: usize = 2048;
 /// GetParameters takes at most 10 names; GetParametersByPath pages at most 10 parameters.
-const MAX_NAMES: usize = 10;
-const MAX_PAGE: usize = 10;
+pub(crate) const MAX_NAMES: usize = 10;
+pub(crate) const MAX_PAGE: usize = 10;
 /// Our page tokens: this, then the last name of the page before, base64url.
 const TOKEN_PREFIX: &str = "sc1.";
 const BASE64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetParameterInput {
-    name: Option<String>,
-    with_decryption: Option<bool>,
+pub(crate) struct GetParameterInput {
+    pub(crate) name: Option<String>,
+    pub(crate) with_decryption: Option<bool>,
 }
 
 pub async fn get_parameter(call: Call<'_>) -> Result<Reply, AppError> {
@@ -57,9 +57,9 @@ pub async fn get_parameter(call: Call<'_>) -> Result<Reply, AppError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetParametersInput {
-    names: Option<Vec<String>>,
-    with_decryption: Option<bool>,
+pub(crate) struct GetParametersInput {
+    pub(crate) names: Option<Vec<String>>,
+    pub(crate) with_decryption: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -107,14 +107,14 @@ pub async fn get_parameters(call: Call<'_>) -> Result<Reply, AppError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetParametersByPathInput {
-    path: Option<String>,
-    recursive: Option<bool>,
-    with_decryption: Option<bool>,
-    max_results: Option<i64>,
-    next_token: Option<String>,
+pub(crate) struct GetParametersByPathInput {
+    pub(crate) path: Option<String>,
+    pub(crate) recursive: Option<bool>,
+    pub(crate) with_decryption: Option<bool>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
     /// Filters select within the tree: such calls are forwarded, not served from it.
-    parameter_filters: Option<serde_json::Value>,
+    pub(crate) parameter_filters: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -173,11 +173,11 @@ pub async fn get_parameters_by_path(call: Call<'_>) -> Result<Reply, AppError> {
     Ok(json_reply(render(&output), outcome, Some(entry.age())))
 }
 
-fn write_token(last_name: &str) -> String {
+pub(crate) fn write_token(last_name: &str) -> String {
     format!("{TOKEN_PREFIX}{}", BASE64URL.encode(last_name))
 }
 
-fn read_token(token: &str) -> Result<String, AppError> {
+pub(crate) fn read_token(token: &str) -> Result<String, AppError> {
     token
         .strip_prefix(TOKEN_PREFIX)
         .and_then(|t| BASE64URL.decode(t).ok())
@@ -186,7 +186,7 @@ fn read_token(token: &str) -> Result<String, AppError> {
 }
 
 /// A name and its `:version` or `:label` selector, refused in AWS's words.
-fn selected(full: &str) -> Result<(&str, Option<Selector>), AppError> {
+pub(crate) fn selected(full: &str) -> Result<(&str, Option<Selector>), AppError> {
     split_selector(full).map_err(|_| {
         AppError::Validation(
             "1 validation error detected: Value at 'name' failed to satisfy constraint: \
@@ -198,7 +198,7 @@ fn selected(full: &str) -> Result<(&str, Option<Selector>), AppError> {
 }
 
 /// A required name: present, 1 to 2048 characters.
-fn checked_name(name: Option<String>, member: &str) -> Result<String, AppError> {
+pub(crate) fn checked_name(name: Option<String>, member: &str) -> Result<String, AppError> {
     let name = name.ok_or_else(|| null(member))?;
     length(name.chars().count(), member, 1, MAX_NAME)?;
     Ok(name)
@@ -232,5 +232,18 @@ mod tests {
         assert!(checked_name(Some(String::new()), "name").is_err());
         assert!(checked_name(Some("x".repeat(2049)), "name").is_err());
         assert!(checked_name(Some("x".repeat(2048)), "name").is_ok());
+    }
+
+    /// Found by fuzzing (fuzz/, json_input target): `{"Name":":p)od"}` was read as the label
+    /// `p)od` of a parameter with no name.
+    #[test]
+    fn a_selector_needs_a_name() {
+        for bad in [":p)od", ":3", ":"] {
+            assert!(
+                matches!(selected(bad), Err(AppError::Validation(_))),
+                "{bad}"
+            );
+        }
+        assert!(selected("a:3").is_ok());
     }
 }

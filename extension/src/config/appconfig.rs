@@ -163,13 +163,13 @@ pub fn read(r: &mut Reader) -> AppConfigSettings {
 }
 
 #[derive(Clone, Copy)]
-enum Unit {
+pub(crate) enum Unit {
     Seconds,
     Millis,
 }
 
 /// `45` (in `bare`), `45s`, `300ms`, `5m`, `1h`.
-fn parse_duration(value: &str, bare: Unit) -> Option<Duration> {
+pub(crate) fn parse_duration(value: &str, bare: Unit) -> Option<Duration> {
     let value = value.trim();
     let digits = value
         .find(|c: char| !c.is_ascii_digit())

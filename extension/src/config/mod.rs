@@ -4,7 +4,7 @@
 //! (`PARAMETERS_SECRETS_EXTENSION_*`, `SSM_PARAMETER_STORE_*`, `SECRETS_MANAGER_*`); our own
 //! settings use the `SIDECACHE_` prefix. `docs/configuration.md` documents every variable.
 
-mod appconfig;
+pub(crate) mod appconfig;
 mod endpoints;
 mod env;
 mod prefetch;

@@ -120,17 +120,17 @@ const _: () = assert!(Param::COUNT <= u32::BITS as usize);
 /// Where a value stands in the query string, and whether it needs decoding (holds a `%` or
 /// `+`). Values are decoded only when read: most are read once, and most need no decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Span {
-    pub(super) start: usize,
-    pub(super) end: usize,
-    pub(super) encoded: bool,
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) encoded: bool,
 }
 
 /// Splits a query string the way `form_urlencoded::parse` does (which it replaced on the hot
 /// path: its per-pair `Cow` decoding cost more than the rest of a cache hit's parsing): pieces
 /// separated by `&`, empty pieces skipped, the key up to the first `=`, the value after it
 /// (empty when there is no `=`). Calls `each` with the key's and the value's spans, in order.
-pub(super) fn split<E>(
+pub(crate) fn split<E>(
     query: &str,
     mut each: impl FnMut(Span, Span) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -192,7 +192,7 @@ pub(super) fn split<E>(
 /// A piece of the query as `form_urlencoded` decodes it: `+` is a space, then `%XX` escapes
 /// (either case of hex) are bytes and a `%` not followed by two hex digits stays as it is,
 /// then bytes that are not UTF-8 become U+FFFD.
-pub(super) fn decode(raw: &str) -> String {
+pub(crate) fn decode(raw: &str) -> String {
     // Built as a `String` while every escape decodes to ASCII (the usual `%2F`): the runs
     // between escapes are slices of a `str` cut at ASCII bytes, so no UTF-8 check is needed.
     let mut out = String::with_capacity(raw.len());

@@ -375,3 +375,26 @@ fn the_agents_path_form_takes_the_id_from_the_path() {
     assert!(secret_path_request("a", Some("secretId=b")).is_err());
     assert!(secret_path_request(&"x".repeat(3000), None).is_err());
 }
+
+/// Found by fuzzing (fuzz/, query target): `name=:3` was read as version 3 of a parameter with
+/// an empty name, and sent to SSM.
+#[test]
+fn a_selector_needs_a_name() {
+    for query in ["name=:3", "name=:prod", "name=%3A1", "names=/a,:2"] {
+        let parsed = if query.starts_with("names") {
+            many_request(Some(query)).map(|_| ())
+        } else {
+            parameter(query).map(|_| ())
+        };
+        assert!(
+            matches!(parsed, Err(AppError::InvalidParameter { ref name, .. }) if name == "name"),
+            "{query}: {parsed:?}"
+        );
+    }
+    let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/:3";
+    assert_eq!(
+        parameter(&format!("name={arn}")).unwrap().selector,
+        Some(Selector::Version(3)),
+        "an ARN's prefix is a name"
+    );
+}

@@ -118,8 +118,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn expected_name(bucket: &str, key: &str, version_id: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     for part in [bucket, key, version_id.unwrap_or("")] {
+        hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
-        hasher.update([0u8]);
     }
     let hash = hex(&hasher.finalize().as_slice()[..16]);
     let segment = key.rsplit('/').next().unwrap_or_default();

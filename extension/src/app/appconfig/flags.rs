@@ -221,6 +221,24 @@ mod tests {
         ));
     }
 
+    /// Found by fuzzing (fuzz/, appconfig target): serde_json's default float parsing is not
+    /// always the nearest f64, so a selected flag's number could differ from the configuration's
+    /// (`9007199254740993.0` came back as `9007199254740994.0`).
+    #[test]
+    fn numbers_keep_their_value() {
+        let big = "1222222222222222222222222222222222222222222222222222222222222222222222222222";
+        let content = format!(r#"{{"f":{{"enabled":true,"n":9007199254740993.0,"big":{big}}}}}"#);
+        let c = configuration(&content, "application/json");
+        let one: Value = serde_json::from_slice(&select_flags(&c, &["f".into()]).unwrap()).unwrap();
+        assert_eq!(one["n"].as_f64(), "9007199254740993.0".parse().ok());
+        assert_eq!(one["big"].as_f64(), big.parse().ok());
+        let (_, attributes) = flag_value(&c, "f").unwrap();
+        assert_eq!(
+            attributes["n"]["number"].as_f64(),
+            "9007199254740993.0".parse().ok()
+        );
+    }
+
     #[test]
     fn flag_keys() {
         assert!(is_flag_key("ui_refresh-2"));

@@ -22,12 +22,17 @@ ARM64_RUNNER := qemu-aarch64-static
 # The e2e tests run against it under qemu: lifecycle, parameters, secrets, S3, errors and TLS.
 ARM64_E2E_FILTERS := e2e::lifecycle:: e2e::parameters:: e2e::secrets:: e2e::s3:: e2e::errors:: e2e::tls::
 
-.PHONY: all build release test lint unit e2e faketime test-arm64 examples clients node-majors sdk sdk-python sdk-node cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer fleet-sim venv clean
+.PHONY: all build release test test-installs lint unit e2e faketime test-arm64 examples clients node-majors sdk sdk-python sdk-node cfn-lint cdk-synth layer check-layer lambda-local run bench bench-peer soak fleet-sim venv clean fuzz fuzz-build fuzz-long cargo-fuzz
 
 all: build
 
+# The whole workspace's binaries (sidecache and the test crate's programs), with the features of
+# the whole workspace: `cargo test --workspace` then reuses every dependency it built. Built
+# alone (`-p sidecache`) the dependencies get other features (the test crate asks more of tokio,
+# hyper, futures) and CI would compile the AWS SDK twice. The release and layer builds stay
+# `-p sidecache`: what ships carries only what sidecache uses.
 build:
-	$(CARGO) build -p sidecache
+	$(CARGO) build --workspace --bins
 
 release:
 	$(CARGO) build --release -p sidecache
@@ -135,9 +140,17 @@ $(CDK_STAMP): layer/cdk/package-lock.json
 cdk-synth: $(CDK_STAMP)
 	cd layer/cdk && node --test synth.test.mjs
 
-# Everything CI checks. The Rust tests run last so their summary closes the output.
-test: venv faketime lint build cfn-lint cdk-synth clients node-majors sdk examples check-layer test-arm64
-	$(CARGO) test --workspace
+# Everything CI checks, as timed stages in two lanes (the cargo builds in one, the installs and
+# the client suites beside them), each stage's time printed at the end: scripts/test.sh.
+test:
+	scripts/test.sh
+
+# What the test stages install from PyPI and npm, done early (scripts/test.sh runs it while cargo
+# builds): cfn-lint, the client suites' pytest/Powertools/middy, the CDK, the SDK suites' boto3,
+# AWS CLI and SDK v3.
+test-installs: venv $(CFN_LINT_STAMP) $(CLIENTS_STAMP) $(MIDDY_STAMP) $(CDK_STAMP)
+	scripts/test-sdk-python.sh --install-only
+	scripts/test-sdk-node.sh --install-only
 
 # A demo on moto in standalone mode: seeds values, starts sidecache, runs example curl calls.
 run: venv build
@@ -170,11 +183,53 @@ $(PEER_BIN):
 bench-peer: venv release $(PEER_BIN) $(BENCH_NODE_STAMP)
 	BENCH_PEER_BIN=$(PEER_BIN) scripts/bench.sh
 
+# A soak (docs/reliability.md, "Soak"; not part of `make test`): sidecache under mixed load through
+# every interface for SOAK_MINUTES (30) minutes, with TTL expiry, invalidations, rotating values,
+# upstream faults and misbehaving clients, every answer checked; resources sampled each minute.
+# The report goes to SOAK_REPORT, sidecache's log beside it; exits non-zero on a wrong answer, an
+# unexplained error, growth or temp files left. The release build by default;
+# `SOAK_PROFILE=debug SOAK_MINUTES=2 make soak` for a quick run. SOAK_ARGS="--rate 200 ..." adds
+# options (tests/src/bin/soak.rs).
+SOAK_MINUTES ?= 30
+SOAK_PROFILE ?= release
+SOAK_REPORT ?= target/soak-report.md
+soak: venv
+	$(CARGO) build $(if $(filter release,$(SOAK_PROFILE)),--release) -p sidecache
+	$(CARGO) build --workspace --bins
+	SIDECACHE_BIN=$(CURDIR)/target/$(SOAK_PROFILE)/sidecache target/debug/soak \
+	  --minutes $(SOAK_MINUTES) --report $(SOAK_REPORT) $(SOAK_ARGS)
+
 # A fleet of sidecache processes behind one throttled upstream (docs/performance.md, "Fleet
 # simulation"). A benchmark, not a test: about 3 minutes. FLEET_ENVS / FLEET_DURATION or
 # FLEET_ARGS="--envs 20 --tps 40 ..." change it.
 fleet-sim: venv build
 	$(VENV)/bin/python scripts/fleet_sim.py $(FLEET_ARGS)
+
+# Fuzz targets (fuzz/, docs/reliability.md "Fuzzing"): libFuzzer through cargo-fuzz, on the
+# stable toolchain (RUSTC_BOOTSTRAP=1 lets it pass the flags it needs; no sanitizer: the parsers
+# are safe Rust). `make fuzz` builds them, then runs each for FUZZ_SECONDS on one core and fails
+# on a crash; `make fuzz-long` runs each for FUZZ_LONG_SECONDS. FUZZ_TARGETS="query s3" picks.
+# fuzz/ is a workspace of its own with its own target/: the first build compiles the AWS SDK
+# once more, instrumented (FUZZ_BUILD_JOBS=1 leaves a core free).
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 900
+FUZZ_TARGETS ?=
+FUZZ_BUILD_JOBS ?=
+
+cargo-fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$' \
+	  || $(CARGO) install --locked --quiet cargo-fuzz@$(CARGO_FUZZ_VERSION)
+
+fuzz-build: cargo-fuzz
+	RUSTC_BOOTSTRAP=1 $(if $(FUZZ_BUILD_JOBS),CARGO_BUILD_JOBS=$(FUZZ_BUILD_JOBS)) \
+	  $(CARGO) fuzz build -s none -O
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-long: fuzz-build
+	fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	$(CARGO) clean

@@ -13,9 +13,9 @@ BIN=${SIDECACHE_BIN:-target/debug/sidecache}
 case "$BIN" in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 DIR=$ROOT/tests/sdk/node
 
-for tool in "$BIN" "$ROOT/.venv/bin/moto_server"; do
-  [ -x "$tool" ] || { echo "test-sdk-node: $tool is missing: run 'make venv build'" >&2; exit 1; }
-done
+# --install-only: the npm install alone (make test does it early, beside the builds).
+install_only=${1:-}
+
 command -v node >/dev/null || { echo "test-sdk-node: node is not installed" >&2; exit 1; }
 major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || { echo "test-sdk-node: the AWS SDK v3 needs Node.js >= 20, not $(node --version)" >&2; exit 1; }
@@ -25,6 +25,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --quiet --no-audit --no-fund >/dev/null || { echo "test-sdk-node: npm ci failed" >&2; exit 1; }
   touch node_modules
 fi
+[ "$install_only" = --install-only ] && exit 0
+
+for tool in "$BIN" "$ROOT/.venv/bin/moto_server"; do
+  [ -x "$tool" ] || { echo "test-sdk-node: $tool is missing: run 'make venv build'" >&2; exit 1; }
+done
 
 tap=$(mktemp "${TMPDIR:-/tmp}/sidecache-sdk-node.XXXXXX")
 trap 'rm -f "$tap"' EXIT

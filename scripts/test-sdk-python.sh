@@ -16,9 +16,9 @@ BIN=${SIDECACHE_BIN:-$ROOT/target/debug/sidecache}
 MOTO=$ROOT/.venv/bin/moto_server
 PYTHON=${PYTHON:-python3}
 
-for tool in "$BIN" "$MOTO"; do
-  [ -x "$tool" ] || { echo "test-sdk-python: $tool is missing: run 'make venv build'" >&2; exit 1; }
-done
+# --install-only: the virtualenv alone (make test makes it early, beside the builds).
+install_only=${1:-}
+[ "$install_only" = --install-only ] && shift
 
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
@@ -28,6 +28,11 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
     || { echo "test-sdk-python: pip install -r $REQ failed" >&2; exit 1; }
   echo "$want" >"$STAMP"
 fi
+[ "$install_only" = --install-only ] && exit 0
+
+for tool in "$BIN" "$MOTO"; do
+  [ -x "$tool" ] || { echo "test-sdk-python: $tool is missing: run 'make venv build'" >&2; exit 1; }
+done
 
 export SIDECACHE_BIN=$BIN SIDECACHE_MOTO_SERVER=$MOTO
 # The SDK's own configuration must come from the suite alone, not from this shell.

@@ -47,6 +47,8 @@ pub enum SdkClient {
 pub struct CachedClient {
     pub client: SdkClient,
     permits: Semaphore,
+    /// How many permits there are (`PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS`).
+    connections: usize,
     /// The service's timeout (`SSM_TIMEOUT`, `SECRETS_MANAGER_TIMEOUT`), if it has one.
     pub timeout: Option<Duration>,
 }
@@ -59,33 +61,34 @@ impl CachedClient {
             .expect("client semaphore is never closed")
     }
 
-    /// Runs `call` with the client, holding one of its permits, the whole of it within the
-    /// service's timeout: the wait for a permit counts. Otherwise, with the permits held by calls
-    /// slower than the timeout (an upstream that stalls, retries backing off), a read queued
-    /// behind them waited one timeout per turn: 10 s and more for a 1 s timeout (found by the
-    /// soak), where it should end in one, and be served stale if it may.
+    /// Runs `call` with the client, holding one of its permits. The wait for a permit is bounded
+    /// by the service's timeout: otherwise, with the permits held by calls slower than the
+    /// timeout (an upstream that stalls, retries backing off), a read queued behind them waited
+    /// one timeout per turn, 10 s and more for a 1 s timeout (found by the soak), where it should
+    /// end and be served stale if it may. The call itself is bounded per operation by the SDK's
+    /// operation timeout (the same value), so a `GetParametersByPath` of several pages gets the
+    /// timeout for each page, whatever it waited for its permit: one bound over both cut paged
+    /// trees short whenever upstream was merely slow and the permits busy (the soak again).
     pub async fn call<U>(
         &self,
         service: Service,
         call: impl AsyncFnOnce(&SdkClient) -> Result<U, UpstreamError>,
     ) -> Result<U, UpstreamError> {
-        let work = async {
-            let _permit = self.permit().await;
-            call(&self.client).await
+        let _permit = match self.timeout {
+            None => self.permit().await,
+            Some(limit) => tokio::time::timeout(limit, self.permit())
+                .await
+                .map_err(|_| UpstreamError {
+                    service,
+                    kind: UpstreamErrorKind::Timeout,
+                    message: format!(
+                        "none of the client's {} connections came free within {} s",
+                        self.connections,
+                        limit.as_secs_f64()
+                    ),
+                })?,
         };
-        let Some(limit) = self.timeout else {
-            return work.await;
-        };
-        tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(UpstreamError {
-                service,
-                kind: UpstreamErrorKind::Timeout,
-                message: format!(
-                    "no answer within {} s, the wait for one of the client's connections included",
-                    limit.as_secs_f64()
-                ),
-            })
-        })
+        call(&self.client).await
     }
 }
 
@@ -276,6 +279,7 @@ impl ClientCache {
         CachedClient {
             client,
             permits: Semaphore::new(self.settings.max_connections),
+            connections: self.settings.max_connections,
             timeout,
         }
     }
@@ -350,12 +354,13 @@ mod tests {
         Arc::new(CachedClient {
             client: SdkClient::Ssm(aws_sdk_ssm::Client::from_conf(conf)),
             permits: Semaphore::new(permits),
+            connections: permits,
             timeout,
         })
     }
 
     #[tokio::test]
-    async fn the_wait_for_a_permit_counts_toward_the_timeout() {
+    async fn the_wait_for_a_permit_ends_within_the_timeout() {
         let limit = Duration::from_millis(200);
         let client = ssm_client(1, Some(limit));
         // A call that holds the only permit far past the timeout.
@@ -384,6 +389,42 @@ mod tests {
             "{error:?}"
         );
         assert!(started.elapsed() >= limit);
+        // Once it holds a permit, a call is not cut short by the time it waited for it: the
+        // SDK's operation timeout bounds each of its operations.
+        let (release_tx, release) = tokio::sync::oneshot::channel::<()>();
+        let (held_tx, held) = tokio::sync::oneshot::channel();
+        let limit = Duration::from_secs(1);
+        let briefly = ssm_client(1, Some(limit));
+        let holder = briefly.clone();
+        let held_briefly = tokio::spawn(async move {
+            holder
+                .call(Service::Ssm, async |_| {
+                    let _ = held_tx.send(());
+                    let _ = release.await;
+                    Ok::<_, UpstreamError>(())
+                })
+                .await
+        });
+        held.await.unwrap();
+        let queued = tokio::spawn({
+            let briefly = briefly.clone();
+            async move {
+                briefly
+                    .call(Service::Ssm, async |_| {
+                        // Longer than the timeout, after a wait for the permit.
+                        tokio::time::sleep(limit * 3 / 2).await;
+                        Ok::<_, UpstreamError>(5)
+                    })
+                    .await
+            }
+        });
+        // Let the second call start waiting for the permit, then free it (well within `limit`).
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        release_tx.send(()).unwrap();
+        held_briefly.await.unwrap().unwrap();
+        assert_eq!(queued.await.unwrap().unwrap(), 5);
         // Without a timeout (S3, AppConfig) the call waits for its turn.
         let unbounded = ssm_client(1, None);
         assert_eq!(

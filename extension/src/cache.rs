@@ -287,8 +287,8 @@ impl ValueCache {
                 {
                     return Ok(entry);
                 }
-                if let Some(entry) = self.join_decrypting_flight(key).await {
-                    return Ok(entry);
+                if let Some(answer) = self.join_decrypting_flight(key).await {
+                    return answer;
                 }
                 let previous = previous.filter(|p| p.not_found.is_none());
                 let entry = match fetch(previous).await {
@@ -322,7 +322,12 @@ impl ValueCache {
     /// A read without decryption that misses while the same value is being fetched with
     /// decryption (the prefetch does that) waits for that flight: a decryption-neutral answer
     /// serves it too. Only this direction waits, so two flights never wait on each other.
-    async fn join_decrypting_flight(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+    /// A transient failure (timeout, throttling, 5xx: what would fail this read's own fetch
+    /// too) answers it as well, so that it is served stale or fails at once: fetching again
+    /// after the wait took up to two upstream timeouts (found by the soak, reads of 5.6-7 s
+    /// for a 2 s timeout). Anything else (a decryption refusal, a secret) leaves the read to
+    /// fetch on its own.
+    async fn join_decrypting_flight(&self, key: &CacheKey) -> Option<Result<Arc<Entry>, AppError>> {
         if key.decrypt {
             return None;
         }
@@ -337,7 +342,8 @@ impl ValueCache {
         // Waits for the flight's result without ever running its fetch: an initialiser that
         // fails leaves the cell to the flight's own callers.
         match flight.answer.get_or_try_init(|| async { Err(()) }).await {
-            Ok(Ok(entry)) if entry.decryption_neutral => Some(entry.clone()),
+            Ok(Ok(entry)) if entry.decryption_neutral => Some(Ok(entry.clone())),
+            Ok(Err(error)) if error.may_serve_stale() => Some(Err(error.clone())),
             _ => None,
         }
     }

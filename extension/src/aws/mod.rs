@@ -38,8 +38,8 @@ impl AwsUpstream {
         }
     }
 
-    /// Runs `call` with the target's SSM client, holding one of its connection permits, within
-    /// `SSM_TIMEOUT` (the wait for the permit included).
+    /// Runs `call` with the target's SSM client, holding one of its connection permits (the wait
+    /// for it, and each operation, bounded by `SSM_TIMEOUT`: `CachedClient::call`).
     async fn ssm<U>(
         &self,
         target: &Target,
@@ -56,8 +56,8 @@ impl AwsUpstream {
             .await
     }
 
-    /// Runs `call` with the target's Secrets Manager client, holding one of its permits, within
-    /// `SECRETS_MANAGER_TIMEOUT` (the wait for the permit included).
+    /// Runs `call` with the target's Secrets Manager client, holding one of its permits (the wait
+    /// for it, and each operation, bounded by `SECRETS_MANAGER_TIMEOUT`).
     async fn secrets_manager<U>(
         &self,
         target: &Target,

@@ -409,6 +409,56 @@ async fn a_plain_read_joins_a_decrypting_flight_of_a_neutral_value() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test]
+async fn a_plain_read_that_joined_a_failing_decrypting_flight_does_not_fetch_again() {
+    // The decrypting flight fails as upstream would fail the plain read's own fetch (timeout,
+    // throttling, 5xx): the plain read answers with that failure instead of waiting for a fetch
+    // of its own after it; a refusal of another kind leaves it to fetch.
+    for (transient, plain_fetches) in [(true, 0), (false, 1)] {
+        let cache = cache(10);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let prefetch = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch(decrypting("p"), TTL, |_| async move {
+                        let _ = started_tx.send(());
+                        let _ = released.await;
+                        Err(upstream_error(transient))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        let plain = {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch(key("p"), TTL, |_| async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        neutral("own", true)
+                    })
+                    .await
+            })
+        };
+        // Let the plain read reach the decrypting flight and wait on it, then end that flight.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        assert!(prefetch.await.unwrap().is_err());
+        let answer = plain.await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            plain_fetches,
+            "transient: {transient}"
+        );
+        assert_eq!(answer.is_err(), transient);
+    }
+}
+
 mod refresh_ahead;
 
 fn body(entry: &Entry) -> String {

@@ -31,7 +31,6 @@ use crate::routes::{Door, Reply, ReplyBody};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method};
-use http_body::Body as _;
 use http_body_util::BodyExt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::LazyLock;
@@ -82,32 +81,75 @@ where
 
 /// The whole request body, up to [`MAX_BODY`] and within [`BODY_TIMEOUT`]. A small body has
 /// usually arrived with the headers: then it is taken as it is, without a timer or a copy.
-async fn read_body<B>(body: B) -> Result<Bytes, AppError>
+/// A body over the limit is refused after what is left of it has been read and dropped
+/// ([`drain`]).
+async fn read_body<B>(mut body: B) -> Result<Bytes, AppError>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let too_large = AppError::BodyTooLarge { limit: MAX_BODY };
     if body.size_hint().lower() > MAX_BODY as u64 {
-        return Err(AppError::BodyTooLarge { limit: MAX_BODY });
+        drain(body).await;
+        return Err(too_large);
     }
-    let mut limited = http_body_util::Limited::new(body, MAX_BODY);
-    if let Some(first) = limited.frame().now_or_never() {
+    let mut whole = bytes::BytesMut::new();
+    if let Some(first) = body.frame().now_or_never() {
         let data = match first {
             None => return Ok(Bytes::new()),
-            Some(frame) => frame.map_err(body_error)?.into_data().unwrap_or_default(),
+            Some(frame) => frame
+                .map_err(|e| body_error(e.into()))?
+                .into_data()
+                .unwrap_or_default(),
         };
-        if limited.is_end_stream() {
+        if body.is_end_stream() && data.len() <= MAX_BODY {
             return Ok(data);
         }
-        let rest = timed(limited.collect()).await?.map_err(body_error)?;
-        let mut whole = bytes::BytesMut::from(&data[..]);
-        whole.extend_from_slice(&rest.to_bytes());
-        return Ok(whole.freeze());
+        whole.extend_from_slice(&data);
     }
-    Ok(timed(limited.collect())
-        .await?
-        .map_err(body_error)?
-        .to_bytes())
+    let ended: Result<bool, AppError> = timed(async {
+        while whole.len() <= MAX_BODY {
+            match body.frame().await {
+                None => return Ok(true),
+                Some(frame) => {
+                    if let Ok(data) = frame.map_err(|e| body_error(e.into()))?.into_data() {
+                        whole.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    })
+    .await?;
+    if !ended? {
+        drain(body).await;
+        return Err(too_large);
+    }
+    Ok(whole.freeze())
+}
+
+/// How much of a refused body is read and dropped before the answer.
+const DRAIN_LIMIT: usize = 8 * MAX_BODY;
+
+/// Reads and drops what is left of a refused body (up to [`DRAIN_LIMIT`], within
+/// [`BODY_TIMEOUT`]), so that a client still sending it reads the 413 that follows. Answered
+/// at once, with the body unread, the connection closed on unread data: the kernel resets it,
+/// and the client's send failed with a broken pipe before it read the answer (boto3's test
+/// of a 2 MiB body, now and then).
+async fn drain<B>(mut body: B)
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin,
+{
+    let mut dropped = 0;
+    let _ = timed(async {
+        while dropped <= DRAIN_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => dropped += frame.data_ref().map_or(0, Bytes::len),
+                _ => return,
+            }
+        }
+    })
+    .await;
 }
 
 async fn timed<F: std::future::Future>(work: F) -> Result<F::Output, AppError> {
@@ -119,11 +161,7 @@ async fn timed<F: std::future::Future>(work: F) -> Result<F::Output, AppError> {
 }
 
 fn body_error(error: Box<dyn std::error::Error + Send + Sync>) -> AppError {
-    if error.is::<http_body_util::LengthLimitError>() {
-        AppError::BodyTooLarge { limit: MAX_BODY }
-    } else {
-        AppError::Serialization(format!("the request body could not be read: {error}"))
-    }
+    AppError::Serialization(format!("the request body could not be read: {error}"))
 }
 
 /// The hex SHA-256 a signature covers for `body` (none needed without a signature).
@@ -229,6 +267,8 @@ fn request_id() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
     fn request(method: &str, headers: &[(&str, &str)]) -> http::Request<()> {
         let mut builder = http::Request::builder().method(method).uri("/x/y");
@@ -261,5 +301,35 @@ mod tests {
         let text = a.to_str().unwrap();
         let parts: Vec<usize> = text.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12], "{text}");
+    }
+
+    /// A body of `chunks` frames of `size` bytes, counting the frames read from it.
+    fn chunked(
+        chunks: usize,
+        size: usize,
+        read: Arc<AtomicUsize>,
+    ) -> impl http_body::Body<Data = Bytes, Error = std::convert::Infallible> + Send + Unpin {
+        let frames = (0..chunks).map(move |_| {
+            read.fetch_add(1, Ordering::SeqCst);
+            Ok(http_body::Frame::data(Bytes::from(vec![b'a'; size])))
+        });
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_after_it_has_been_read() {
+        let read = Arc::new(AtomicUsize::new(0));
+        // 3 MiB without a length: refused, and every frame was read (none left on the socket
+        // for the kernel to answer with a reset).
+        let error = read_body(chunked(48, 64 << 10, read.clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AppError::BodyTooLarge { .. }), "{error:?}");
+        assert_eq!(read.load(Ordering::SeqCst), 48);
+        // Exactly the limit is read whole.
+        let whole = read_body(chunked(16, 64 << 10, Arc::default()))
+            .await
+            .unwrap();
+        assert_eq!(whole.len(), MAX_BODY);
     }
 }

@@ -4,7 +4,8 @@
 //! both layer zips, tests. sidecache is the one process of a function that holds every secret
 //! it serves, so its own code and data get address-space randomisation like everything else,
 //! and image scanners (`checksec`, Amazon Inspector) find nothing to flag.
-//! What PIE costs at start-up, measured beside a non-PIE build: docs/performance.md, "PIE".
+//! What PIE costs at start-up, measured beside a non-PIE build: docs/performance-history.md,
+//! "PIE".
 //!
 //! `SIDECACHE_NO_PIE=1` at build time links `-no-pie` instead (a fixed load address for the
 //! executable; ~0.2-0.3 ms less CPU before the first request, the copy-on-write faults of

@@ -42,12 +42,12 @@ pub enum Event {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct RawEvent {
-    pub(crate) event_type: String,
+struct RawEvent {
+    event_type: String,
     #[serde(default)]
-    pub(crate) deadline_ms: u64,
+    deadline_ms: u64,
     #[serde(default)]
-    pub(crate) shutdown_reason: String,
+    shutdown_reason: String,
 }
 
 pub struct ExtensionsApi {
@@ -89,18 +89,7 @@ impl ExtensionsApi {
         let (_, body) = self
             .send(Method::GET, path, &[(ID_HEADER, id)], None)
             .await?;
-        let raw: RawEvent = serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
-            path,
-            reason: e.to_string(),
-        })?;
-        Ok(if raw.event_type.eq_ignore_ascii_case("SHUTDOWN") {
-            Event::Shutdown {
-                reason: raw.shutdown_reason.to_ascii_lowercase(),
-                deadline_ms: raw.deadline_ms,
-            }
-        } else {
-            Event::Invoke
-        })
+        read_event(&body)
     }
 
     /// Reports a failed initialisation (`init/error`) or a fatal error later (`exit/error`).
@@ -184,6 +173,23 @@ pub(crate) fn api_root(runtime_api: &str) -> String {
 pub enum ErrorPhase {
     Init,
     Exit,
+}
+
+/// A `/event/next` answer's body: SHUTDOWN (any case) with its reason and deadline, anything
+/// else an INVOKE.
+pub(crate) fn read_event(body: &[u8]) -> Result<Event, ApiError> {
+    let raw: RawEvent = serde_json::from_slice(body).map_err(|e| ApiError::Malformed {
+        path: "/event/next",
+        reason: e.to_string(),
+    })?;
+    Ok(if raw.event_type.eq_ignore_ascii_case("SHUTDOWN") {
+        Event::Shutdown {
+            reason: raw.shutdown_reason.to_ascii_lowercase(),
+            deadline_ms: raw.deadline_ms,
+        }
+    } else {
+        Event::Invoke
+    })
 }
 
 #[cfg(test)]

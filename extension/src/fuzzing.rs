@@ -156,19 +156,7 @@ pub fn s3_error(error: &AppError, resource: &str, head: bool) -> Reply {
 
 /// A `/event/next` answer's body as `ExtensionsApi::next` reads it.
 pub fn next_event(body: &[u8]) -> Result<Event, ApiError> {
-    let raw: crate::extensions_api::RawEvent =
-        serde_json::from_slice(body).map_err(|e| ApiError::Malformed {
-            path: "/event/next",
-            reason: e.to_string(),
-        })?;
-    Ok(if raw.event_type.eq_ignore_ascii_case("SHUTDOWN") {
-        Event::Shutdown {
-            reason: raw.shutdown_reason.to_ascii_lowercase(),
-            deadline_ms: raw.deadline_ms,
-        }
-    } else {
-        Event::Invoke
-    })
+    crate::extensions_api::read_event(body)
 }
 
 /// `AWS_LAMBDA_RUNTIME_API` as the root every Extensions API call goes under.

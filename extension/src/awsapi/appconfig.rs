@@ -64,11 +64,11 @@ impl From<auth::Denied> for Failure {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Input {
-    pub(crate) application: Option<String>,
-    pub(crate) environment: Option<String>,
-    pub(crate) configuration: Option<String>,
-    pub(crate) flag: Option<String>,
+struct Input {
+    application: Option<String>,
+    environment: Option<String>,
+    configuration: Option<String>,
+    flag: Option<String>,
     #[allow(dead_code)] // Variant rules are not evaluated (SPEC): basic flags ignore context.
     context: Option<Map<String, Value>>,
 }
@@ -158,45 +158,13 @@ where
             .into());
         }
     }
-    let input: Input = serde_json::from_slice(if body.is_empty() { b"{}" } else { &body })
-        .map_err(|e| Failure::Validation {
-            reason: "CANNOT_PARSE",
-            message: format!("the request body is not the operation's input: {e}"),
-            problem: None,
-        })?;
-    let field = |value: Option<String>, name: &'static str, max: usize| {
-        let value = value.unwrap_or_default();
-        if value.is_empty() || value.chars().count() > max {
-            return Err(Failure::Validation {
-                reason: "FIELD_VALIDATION_FAILED",
-                message: format!("{name} must be 1 to {max} characters"),
-                problem: None,
-            });
-        }
-        Ok(value)
-    };
-    let application = field(input.application, "application", 64)?;
-    let environment = field(input.environment, "environment", 64)?;
-    let configuration = field(input.configuration, "configuration", 128)?;
+    let asked = read_input(&operation, &body)?;
     let profile = ProfileRef {
-        application: &application,
-        environment: &environment,
-        profile: &configuration,
+        application: &asked.application,
+        environment: &asked.environment,
+        profile: &asked.configuration,
     };
-    let flag = match operation {
-        Operation::GetFlag => {
-            let flag = field(input.flag, "flag", 64)?;
-            if !is_flag_key(&flag) {
-                return Err(Failure::Validation {
-                    reason: "FIELD_VALIDATION_FAILED",
-                    message: "flag must match [a-z][a-zA-Z\\d_-]{0,63}".into(),
-                    problem: None,
-                });
-            }
-            Some(flag)
-        }
-        Operation::GetConfiguration => None,
-    };
+    let flag = asked.flag;
     let (held, _, _) = app.appconfig.get(profile).await?;
     let json = match flag {
         None => serde_json::to_vec(&ConfigurationOutput {
@@ -218,7 +186,7 @@ where
                 AppError::InvalidParameter { .. } => Failure::Validation {
                     reason: "FIELD_VALIDATION_FAILED",
                     message: e.to_string(),
-                    problem: Some(("FLAG_UNREADABLE", Some(configuration.clone()))),
+                    problem: Some(("FLAG_UNREADABLE", Some(asked.configuration.clone()))),
                 },
                 other => Failure::App(other),
             })?;
@@ -236,7 +204,63 @@ where
     Ok(reply)
 }
 
-enum Operation {
+/// What a request's body asks for, read and checked.
+pub(crate) struct ProfileInput {
+    pub(crate) application: String,
+    pub(crate) environment: String,
+    pub(crate) configuration: String,
+    /// `GetFlag`'s flag key.
+    pub(crate) flag: Option<String>,
+}
+
+/// The body of `operation`, read and checked with AWS's limits and reasons.
+pub(crate) fn read_input(operation: &Operation, body: &[u8]) -> Result<ProfileInput, Failure> {
+    let input: Input =
+        serde_json::from_slice(if body.is_empty() { b"{}" } else { body }).map_err(|e| {
+            Failure::Validation {
+                reason: "CANNOT_PARSE",
+                message: format!("the request body is not the operation's input: {e}"),
+                problem: None,
+            }
+        })?;
+    let field = |value: Option<String>, name: &'static str, max: usize| {
+        let value = value.unwrap_or_default();
+        if value.is_empty() || value.chars().count() > max {
+            return Err(Failure::Validation {
+                reason: "FIELD_VALIDATION_FAILED",
+                message: format!("{name} must be 1 to {max} characters"),
+                problem: None,
+            });
+        }
+        Ok(value)
+    };
+    // In AWS's order: the profile's three names, then the flag.
+    let application = field(input.application, "application", 64)?;
+    let environment = field(input.environment, "environment", 64)?;
+    let configuration = field(input.configuration, "configuration", 128)?;
+    let flag = match operation {
+        Operation::GetFlag => {
+            let flag = field(input.flag, "flag", 64)?;
+            if !is_flag_key(&flag) {
+                return Err(Failure::Validation {
+                    reason: "FIELD_VALIDATION_FAILED",
+                    message: "flag must match [a-z][a-zA-Z\\d_-]{0,63}".into(),
+                    problem: None,
+                });
+            }
+            Some(flag)
+        }
+        Operation::GetConfiguration => None,
+    };
+    Ok(ProfileInput {
+        application,
+        environment,
+        configuration,
+        flag,
+    })
+}
+
+pub(crate) enum Operation {
     GetConfiguration,
     GetFlag,
 }

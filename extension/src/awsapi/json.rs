@@ -96,29 +96,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let path = parts.uri.path();
-    if !PATHS.contains(&path) {
-        return Err(AppError::UnknownOperation(format!(
-            "no AWS JSON API at {}: post to / (or /parameterstore)",
-            path.chars().take(200).collect::<String>()
-        )));
-    }
-    let Some(service) = service else {
-        return Err(AppError::UnknownOperation(format!(
-            "unknown operation `{}`: sidecache speaks AmazonSSM.* and secretsmanager.*",
-            operation.chars().take(200).collect::<String>()
-        )));
-    };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/x-amz-json-1.1") {
-        return Err(AppError::Serialization(
-            "Content-Type must be application/x-amz-json-1.1".into(),
-        ));
-    }
+    let (service, content_type) = check_head(path, service, operation, &parts.headers)?;
     let body = read_body(body).await?;
     let hash = payload_hash(&parts.headers, &body);
     let caller = auth::authorize(
@@ -205,6 +183,40 @@ pub fn raw(json: &[u8]) -> Result<&RawValue, AppError> {
 /// `AmazonSSM.GetParameter` -> `GetParameter`.
 pub fn operation_name(target: &str) -> &str {
     target.split_once('.').map_or(target, |(_, op)| op)
+}
+
+/// What is refused before the body is read: another path, an operation of neither service, a
+/// body that is not AWS JSON 1.1. Otherwise the service the operation belongs to, and the
+/// `Content-Type` (relayed as it is when the operation is forwarded).
+pub(crate) fn check_head<'h>(
+    path: &str,
+    service: Option<Service>,
+    operation: &str,
+    headers: &'h http::HeaderMap,
+) -> Result<(Service, &'h str), AppError> {
+    if !PATHS.contains(&path) {
+        return Err(AppError::UnknownOperation(format!(
+            "no AWS JSON API at {}: post to / (or /parameterstore)",
+            path.chars().take(200).collect::<String>()
+        )));
+    }
+    let Some(service) = service else {
+        return Err(AppError::UnknownOperation(format!(
+            "unknown operation `{}`: sidecache speaks AmazonSSM.* and secretsmanager.*",
+            operation.chars().take(200).collect::<String>()
+        )));
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/x-amz-json-1.1") {
+        return Err(AppError::Serialization(
+            "Content-Type must be application/x-amz-json-1.1".into(),
+        ));
+    }
+    Ok((service, content_type))
 }
 
 #[cfg(test)]

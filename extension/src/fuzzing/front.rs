@@ -115,24 +115,8 @@ fn json_front(auth: &Auth, door: Door, request: &http::Request<Bytes>) -> Option
     }
     let service = awsapi::json::service_of(target);
     let answer = || -> Result<(), AppError> {
-        let path = request.uri().path();
-        if !awsapi::json::PATHS.contains(&path) {
-            return Err(AppError::UnknownOperation(format!(
-                "no AWS JSON API at {}: post to / (or /parameterstore)",
-                path.chars().take(200).collect::<String>()
-            )));
-        }
-        let Some(service) = service else {
-            return Err(AppError::UnknownOperation(format!(
-                "unknown operation `{}`: sidecache speaks AmazonSSM.* and secretsmanager.*",
-                target.chars().take(200).collect::<String>()
-            )));
-        };
-        if !is_json_11(headers) {
-            return Err(AppError::Serialization(
-                "Content-Type must be application/x-amz-json-1.1".into(),
-            ));
-        }
+        let (service, _) =
+            awsapi::json::check_head(request.uri().path(), service, target, headers)?;
         let body = request.body();
         if body.len() > awsapi::MAX_BODY {
             return Err(AppError::BodyTooLarge {

@@ -1,7 +1,6 @@
 //! The AWS JSON 1.1 inputs as the handlers read them (awsapi/ssm.rs, awsapi/secrets.rs,
 //! awsapi/appconfig.rs), repeated in the handlers' order: keep in step with them.
 
-use super::is_flag_key;
 use crate::awsapi;
 use crate::error::AppError;
 use crate::model::{
@@ -178,41 +177,17 @@ pub fn appconfig_input(
     get_flag: bool,
     body: &[u8],
 ) -> Result<(String, String, String, Option<String>), AppConfigFailure> {
-    use crate::awsapi::appconfig::Input;
-    let input: Input =
-        serde_json::from_slice(if body.is_empty() { b"{}" } else { body }).map_err(|e| {
-            AppConfigFailure::Validation {
-                reason: "CANNOT_PARSE",
-                message: format!("the request body is not the operation's input: {e}"),
-                problem: None,
-            }
-        })?;
-    let field = |value: Option<String>, name: &'static str, max: usize| {
-        let value = value.unwrap_or_default();
-        if value.is_empty() || value.chars().count() > max {
-            return Err(AppConfigFailure::Validation {
-                reason: "FIELD_VALIDATION_FAILED",
-                message: format!("{name} must be 1 to {max} characters"),
-                problem: None,
-            });
-        }
-        Ok(value)
-    };
-    let application = field(input.application, "application", 64)?;
-    let environment = field(input.environment, "environment", 64)?;
-    let configuration = field(input.configuration, "configuration", 128)?;
-    let flag = if get_flag {
-        let flag = field(input.flag, "flag", 64)?;
-        if !is_flag_key(&flag) {
-            return Err(AppConfigFailure::Validation {
-                reason: "FIELD_VALIDATION_FAILED",
-                message: "flag must match [a-z][a-zA-Z\\d_-]{0,63}".into(),
-                problem: None,
-            });
-        }
-        Some(flag)
+    use crate::awsapi::appconfig::{read_input, Operation};
+    let operation = if get_flag {
+        Operation::GetFlag
     } else {
-        None
+        Operation::GetConfiguration
     };
-    Ok((application, environment, configuration, flag))
+    let asked = read_input(&operation, body)?;
+    Ok((
+        asked.application,
+        asked.environment,
+        asked.configuration,
+        asked.flag,
+    ))
 }

@@ -11,6 +11,10 @@
 //! skipped, a block that is not base64 or not a certificate is skipped, a block cut short (no
 //! END line) does not swallow the next one.
 
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
 use base64::Engine;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
@@ -39,9 +43,66 @@ pub(super) struct Scan {
     pub(super) decoded_whole: usize,
 }
 
+/// How much of a bundle file is read at a time: a few dozen certificates.
+const CHUNK: usize = 32 * 1024;
+
+/// Scans the bundle at `path` as `scan` does, reading it `CHUNK` bytes at a time into one
+/// buffer. Why not the whole file at once: a fresh 220 KB buffer is ~54 pages the kernel
+/// faults in as it copies the file (each ~2 us on a Lambda-like VM), on the first value's
+/// path; the same 32 KB pages serve the whole file.
+pub(super) fn scan_file(path: &Path, wanted: impl FnMut(&[u8]) -> bool) -> io::Result<Scan> {
+    scan_reader(File::open(path)?, CHUNK, wanted)
+}
+
+/// `scan` over what `reader` yields, `chunk` bytes at a time. Each piece scanned ends just
+/// after an END marker, so every block that starts in it also ends in it (a block ends at the
+/// first marker line after its BEGIN) and the pieces' scans add up to the scan of the whole.
+fn scan_reader(
+    mut reader: impl Read,
+    chunk: usize,
+    mut wanted: impl FnMut(&[u8]) -> bool,
+) -> io::Result<Scan> {
+    let end = memchr::memmem::FinderRev::new(END);
+    let mut found = Scan::default();
+    // Zeroed once: `kept` bytes at its start are text not scanned yet.
+    let mut buffer = vec![0; chunk];
+    let mut kept = 0;
+    loop {
+        if kept == buffer.len() {
+            // No END marker in a whole buffer (a block longer than a chunk): make room.
+            buffer.resize(kept + chunk, 0);
+        }
+        let read = loop {
+            match reader.read(&mut buffer[kept..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        let filled = kept + read;
+        let whole = if read == 0 {
+            filled
+        } else {
+            // Past the last END marker, which can only be in what was just read (or end in
+            // it): what was kept holds none.
+            let from = kept.saturating_sub(END.len() - 1);
+            end.rfind(&buffer[from..filled])
+                .map_or(0, |at| from + at + END.len())
+        };
+        let piece = scan(&buffer[..whole], &mut wanted);
+        found.certificates += piece.certificates;
+        found.decoded_whole += piece.decoded_whole;
+        found.matches.extend(piece.matches);
+        if read == 0 {
+            return Ok(found);
+        }
+        buffer.copy_within(whole..filled, 0);
+        kept = filled - whole;
+    }
+}
+
 /// Scans `pem`, asking `wanted` of each certificate's subject (the contents of its `Name`, as
 /// webpki compares names).
-pub(super) fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
+fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
     let mut found = Scan::default();
     let begin = memchr::memmem::Finder::new(BEGIN);
     let marker = memchr::memmem::Finder::new(MARKER);
@@ -246,6 +307,75 @@ mod tests {
         // A block cut short does not swallow the next one.
         let cut = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
         assert_eq!(all(cut.as_bytes()).matches, vec![reference]);
+    }
+
+    /// A reader that yields at most `step` bytes a call, as a pipe or a slow disk may.
+    struct Trickle<'a> {
+        text: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.text.len());
+            out[..n].copy_from_slice(&self.text[..n]);
+            self.text = &self.text[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_bundle_read_in_pieces_scans_as_the_whole() {
+        let odd = |s: &[u8]| s.len() % 2 == 1;
+        let small = format!(
+            "# lead\n-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}-----BEGIN PRIVATE KEY-----\n\
+             AAAA\n-----END PRIVATE KEY-----\n{TEST_CA}\n-----BEGIN CERTIFICATE-----\n!!\n\
+             -----END CERTIFICATE-----\n{TEST_CA}-----BEGIN CERTIFICATE-----\nAAAA"
+        );
+        let system = super::super::trust::SYSTEM_BUNDLES
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let large = format!("{small}\n{system}{small}");
+        // Pieces smaller than one certificate, cutting markers and lines anywhere, and larger;
+        // reads of a byte at a time and of whatever fits.
+        let cases: [(&str, &[usize], &[usize]); 2] = [
+            (&small, &[7, 64, 1000], &[1, 13, usize::MAX]),
+            (&large, &[64, 4093, CHUNK, 1 << 20], &[4096, usize::MAX]),
+        ];
+        for (text, chunks, steps) in cases {
+            let whole = scan(text.as_bytes(), odd);
+            assert!(whole.certificates >= 3);
+            for (&chunk, &step) in chunks
+                .iter()
+                .flat_map(|c| steps.iter().map(move |s| (c, s)))
+            {
+                let reader = Trickle {
+                    text: text.as_bytes(),
+                    step,
+                };
+                let pieces = scan_reader(reader, chunk, odd).unwrap();
+                assert_eq!(
+                    (pieces.certificates, pieces.decoded_whole, &pieces.matches),
+                    (whole.certificates, whole.decoded_whole, &whole.matches),
+                    "{} bytes, chunk {chunk}, step {step}",
+                    text.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bundle_file_is_scanned_and_a_missing_one_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("sidecache-pem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bundle.pem");
+        std::fs::write(&path, format!("{TEST_CA}{TEST_CA}")).unwrap();
+        let found = scan_file(&path, |_| true).unwrap();
+        assert_eq!(found.certificates, 2);
+        assert_eq!(found.matches.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(scan_file(&path, |_| true).is_err());
     }
 
     #[test]

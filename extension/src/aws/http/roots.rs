@@ -95,13 +95,15 @@ impl LazyRoots {
     fn find(&self, state: &mut State, subjects: &[&[u8]]) -> Vec<TrustAnchor<'static>> {
         let wanted = |subject: &[u8]| subjects.contains(&subject);
         match &state.source {
-            Some(Source::Named(path) | Source::System(path)) => match std::fs::read(path) {
-                Ok(text) => anchors(pem::scan(&text, wanted).matches),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "CA bundle no longer readable");
-                    Vec::new()
+            Some(Source::Named(path) | Source::System(path)) => {
+                match pem::scan_file(path, wanted) {
+                    Ok(found) => anchors(found.matches),
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "CA bundle no longer readable");
+                        Vec::new()
+                    }
                 }
-            },
+            }
             Some(Source::BuiltIn) => built_in(subjects),
             None => {
                 let (source, found) = self.choose(subjects);
@@ -143,8 +145,7 @@ fn usable(
     path: &Path,
     wanted: impl FnMut(&[u8]) -> bool,
 ) -> Result<Vec<TrustAnchor<'static>>, &'static str> {
-    let text = std::fs::read(path).map_err(|_| "cannot read the file")?;
-    let found = pem::scan(&text, wanted);
+    let found = pem::scan_file(path, wanted).map_err(|_| "cannot read the file")?;
     if found.certificates == 0 {
         return Err("no usable PEM certificate in the file");
     }

@@ -85,6 +85,7 @@ pub struct SidecarBuilder {
     port: u16,
     token: Option<String>,
     home: TempDir,
+    stdout_reader_gone: bool,
 }
 
 impl SidecarBuilder {
@@ -111,6 +112,7 @@ impl SidecarBuilder {
             port,
             token: Some(DEFAULT_TOKEN.to_owned()),
             home,
+            stdout_reader_gone: false,
         }
     }
 
@@ -145,6 +147,13 @@ impl SidecarBuilder {
         self
     }
 
+    /// Closes the reading end of the child's stdout as soon as it runs: every later log line
+    /// is written into a pipe without a reader (`logs` then holds stderr only).
+    pub fn stdout_reader_gone(mut self) -> Self {
+        self.stdout_reader_gone = true;
+        self
+    }
+
     /// Runs in Lambda mode against `fake`.
     pub fn lambda(self, fake: &FakeLambda) -> Self {
         let api = fake.runtime_api();
@@ -175,10 +184,11 @@ impl SidecarBuilder {
         }
         let mut child = cmd.spawn().expect("spawn sidecache");
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            capture(child.stdout.take().expect("stdout"), logs.clone()),
-            capture(child.stderr.take().expect("stderr"), logs.clone()),
-        ];
+        let mut readers = vec![capture(child.stderr.take().expect("stderr"), logs.clone())];
+        let stdout = child.stdout.take().expect("stdout");
+        if !self.stdout_reader_gone {
+            readers.push(capture(stdout, logs.clone()));
+        }
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))

@@ -43,3 +43,32 @@ async fn debug_logs_contain_no_secret_values_or_token() {
     assert_absent(&logs, &secret_value, "logs");
     assert_absent(&logs, &token, "logs");
 }
+
+/// A log line written into a pipe whose reader has gone fails with EPIPE and the extension
+/// goes on: SIGPIPE is ignored, as std's own start-up would have it (the binary has its own C
+/// `main`, docs/performance.md), and a lost log line is no reason to stop serving.
+#[tokio::test]
+async fn logging_into_a_pipe_without_a_reader_does_not_end_the_extension() {
+    let (_proxy, mut sc) = started_with(|b| {
+        b.env("PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "debug")
+            .stdout_reader_gone()
+    })
+    .await;
+    // Each refusal writes a debug line to stdout.
+    for _ in 0..3 {
+        let refused = sc
+            .get_with_headers(
+                &param("/any", ""),
+                &[("X-Aws-Parameters-Secrets-Token", "wrong")],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "{}", sc.logs());
+    }
+    assert_eq!(sc.get("/ping").await.status, 200);
+    let ended = sc.wait_exit(std::time::Instant::now()).await;
+    assert!(
+        ended.is_none(),
+        "sidecache ended ({ended:?}); stderr:\n{}",
+        sc.logs()
+    );
+}

@@ -42,6 +42,50 @@ pub(super) fn issuer_and_subject(der: &[u8]) -> Result<(&[u8], &[u8]), Problem> 
     Ok((issuer, subject))
 }
 
+/// The most bytes an element's header takes: its tag, the length's form, four length bytes.
+pub(super) const MAX_HEADER: usize = 6;
+
+/// Where the parts of a certificate's DER lie, for a reader that decodes only what it is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Outline {
+    /// The whole DER's length, its outer header included.
+    pub(super) length: usize,
+    /// The subject name's contents, as `issuer_and_subject` returns them.
+    pub(super) subject: std::ops::Range<usize>,
+}
+
+/// The outline of a certificate whose DER `header_at(at, buf)` reads: it fills `buf` with the
+/// `MAX_HEADER` bytes from offset `at` (`None`: it cannot). The walk of `issuer_and_subject`,
+/// reading only the headers and stepping over the contents between them; `None` for what it
+/// would not read.
+pub(super) fn outline(
+    mut header_at: impl FnMut(usize, &mut [u8; MAX_HEADER]) -> Option<()>,
+) -> Option<Outline> {
+    let mut buf = [0u8; MAX_HEADER];
+    // (header length, contents length) of the element at `at`, whose tag must be `tag`.
+    let mut element = |at: usize, tag: u8| -> Option<(usize, usize)> {
+        header_at(at, &mut buf)?;
+        let (length, rest) = header(&buf, tag).ok()?;
+        Some((MAX_HEADER - rest.len(), length))
+    };
+    let (outer, length) = element(0, SEQUENCE)?;
+    let (tbs, _) = element(outer, SEQUENCE)?;
+    let mut at = outer + tbs;
+    if let Some((header, contents)) = element(at, VERSION) {
+        at += header + contents;
+    }
+    for tag in [INTEGER, SEQUENCE, SEQUENCE, SEQUENCE] {
+        let (header, contents) = element(at, tag)?;
+        at += header + contents;
+    }
+    let (header, contents) = element(at, SEQUENCE)?;
+    let subject = at + header..at + header + contents;
+    (subject.end <= outer + length).then_some(Outline {
+        length: outer + length,
+        subject,
+    })
+}
+
 /// The issuer name alone (of a certificate received whole).
 pub(super) fn issuer(der: &[u8]) -> Result<&[u8], Problem> {
     issuer_and_subject(der).map(|(issuer, _)| issuer)
@@ -148,6 +192,32 @@ mod tests {
                 "{cut}"
             );
         }
+    }
+
+    /// `outline` reading `der` through its callback, as the PEM reader does.
+    fn outline_of(der: &[u8]) -> Option<Outline> {
+        outline(|at, buf| {
+            buf.copy_from_slice(der.get(at..at + MAX_HEADER)?);
+            Some(())
+        })
+    }
+
+    #[test]
+    fn the_outline_finds_the_subject_issuer_and_subject_read() {
+        let long = vec![0x31; 300];
+        for version in [true, false] {
+            for subject in [&b"sub"[..], &long] {
+                let der = certificate(version, b"\x31\x00issuer", subject);
+                let (_, read) = issuer_and_subject(&der).unwrap();
+                let outline = outline_of(&der).unwrap();
+                assert_eq!(outline.length, der.len());
+                assert_eq!(&der[outline.subject], read);
+            }
+        }
+        let mut der = certificate(true, b"iss", b"sub");
+        der[9] = 0x04; // the serial's INTEGER tag
+        assert_eq!(outline_of(&der), None);
+        assert_eq!(outline_of(&der[..12]), None, "cut short");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub(super) struct Scan {
     pub(super) matches: Vec<CertificateDer<'static>>,
     /// Certificates decoded whole (the matches, and those whose head was not enough).
     pub(super) decoded_whole: usize,
+    /// Certificates read through the usual layout (`Laid`), without decoding their head.
+    pub(super) laid_out: usize,
 }
 
 /// How much of a bundle file is read at a time: a few dozen certificates.
@@ -50,18 +52,14 @@ const CHUNK: usize = 32 * 1024;
 /// buffer. Why not the whole file at once: a fresh 220 KB buffer is ~54 pages the kernel
 /// faults in as it copies the file (each ~2 us on a Lambda-like VM), on the first value's
 /// path; the same 32 KB pages serve the whole file.
-pub(super) fn scan_file(path: &Path, wanted: impl FnMut(&[u8]) -> bool) -> io::Result<Scan> {
-    scan_reader(File::open(path)?, CHUNK, wanted)
+pub(super) fn scan_file(path: &Path, subjects: &[&[u8]]) -> io::Result<Scan> {
+    scan_reader(File::open(path)?, CHUNK, subjects)
 }
 
 /// `scan` over what `reader` yields, `chunk` bytes at a time. Each piece scanned ends just
 /// after an END marker, so every block that starts in it also ends in it (a block ends at the
 /// first marker line after its BEGIN) and the pieces' scans add up to the scan of the whole.
-fn scan_reader(
-    mut reader: impl Read,
-    chunk: usize,
-    mut wanted: impl FnMut(&[u8]) -> bool,
-) -> io::Result<Scan> {
+fn scan_reader(mut reader: impl Read, chunk: usize, subjects: &[&[u8]]) -> io::Result<Scan> {
     let end = memchr::memmem::FinderRev::new(END);
     let mut found = Scan::default();
     // Zeroed once: `kept` bytes at its start are text not scanned yet.
@@ -88,8 +86,9 @@ fn scan_reader(
             end.rfind(&buffer[from..filled])
                 .map_or(0, |at| from + at + END.len())
         };
-        let piece = scan(&buffer[..whole], &mut wanted);
+        let piece = scan(&buffer[..whole], subjects);
         found.certificates += piece.certificates;
+        found.laid_out += piece.laid_out;
         found.decoded_whole += piece.decoded_whole;
         found.matches.extend(piece.matches);
         if read == 0 {
@@ -100,9 +99,9 @@ fn scan_reader(
     }
 }
 
-/// Scans `pem`, asking `wanted` of each certificate's subject (the contents of its `Name`, as
-/// webpki compares names).
-fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
+/// Scans `pem` for the certificates whose subject (the contents of its `Name`, as webpki
+/// compares names) is one of `subjects`.
+fn scan(pem: &[u8], subjects: &[&[u8]]) -> Scan {
     let mut found = Scan::default();
     let begin = memchr::memmem::Finder::new(BEGIN);
     let marker = memchr::memmem::Finder::new(MARKER);
@@ -110,6 +109,18 @@ fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
     let mut rest = pem;
     while let Some(start) = begin.find(rest) {
         rest = &rest[start + BEGIN.len()..];
+        if let Some(laid) = Laid::read(rest, subjects, &mut head) {
+            rest = laid.after;
+            found.certificates += 1;
+            found.laid_out += 1;
+            if laid.matches {
+                if let Some(der) = decode_whole(laid.body) {
+                    found.decoded_whole += 1;
+                    found.matches.push(der);
+                }
+            }
+            continue;
+        }
         let Some(block) = Block::read(rest, &marker, &mut head) else {
             // No END line: the next search starts at whatever marker cut the block short.
             match marker.find(rest) {
@@ -122,8 +133,8 @@ fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
         match block.subject.clone().map(|range| &head[range]) {
             Some(subject) => {
                 found.certificates += 1;
-                if wanted(subject) {
-                    if let Some(der) = block.decode_whole() {
+                if subjects.contains(&subject) {
+                    if let Some(der) = decode_whole(block.body) {
                         found.decoded_whole += 1;
                         found.matches.push(der);
                     }
@@ -131,7 +142,7 @@ fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
             }
             // Past the head, or not in the usual form: the whole certificate decides.
             None => {
-                let Some(der) = block.decode_whole() else {
+                let Some(der) = decode_whole(block.body) else {
                     continue;
                 };
                 found.decoded_whole += 1;
@@ -139,13 +150,103 @@ fn scan(pem: &[u8], mut wanted: impl FnMut(&[u8]) -> bool) -> Scan {
                     continue;
                 };
                 found.certificates += 1;
-                if wanted(&subject) {
+                if subjects.contains(&subject.as_slice()) {
                     found.matches.push(der);
                 }
             }
         }
     }
     found
+}
+
+/// Base64 characters per line in the layout every bundle writer uses (OpenSSL, p11-kit,
+/// Mozilla's tools): "\n" after BEGIN, lines of 64 characters and a newline, the last one
+/// shorter, then the END marker.
+const LINE: usize = 64;
+
+/// A `CERTIFICATE` block in that layout, read without decoding its head. There, byte `k` of
+/// the DER is in the 4-character group `k / 3` at a place known in advance: the headers up to
+/// the subject are decoded (a few groups each) and what lies between them skipped; a subject
+/// whose length no wanted subject has is not decoded either. Why: decoding each certificate's
+/// head up to its subject (~255 bytes) was most of the bundle scan (issue 24).
+struct Laid<'a> {
+    matches: bool,
+    body: &'a [u8],
+    after: &'a [u8],
+}
+
+impl<'a> Laid<'a> {
+    /// The block whose body starts `text` (just after its BEGIN marker), or `None` when it is
+    /// not in that layout as far as it is read (then `Block::read` decides).
+    fn read(text: &'a [u8], subjects: &[&[u8]], name: &mut [u8; HEAD]) -> Option<Laid<'a>> {
+        let mut lines = Lines { text, checked: 0 };
+        if text.first() != Some(&b'\n') {
+            return None;
+        }
+        let outline = names::outline(|at, out| lines.decode(at, out))?;
+        // END exactly where the length puts it, and no other marker before it.
+        let characters = outline.length.div_ceil(3) * 4;
+        let end = 1 + characters / LINE * (LINE + 1) + characters % LINE;
+        let end = end + usize::from(characters % LINE != 0);
+        if !text.get(end..)?.starts_with(END) || memchr::memchr(b'-', &text[..end]).is_some() {
+            return None;
+        }
+        let length = outline.subject.len();
+        let matches = if !subjects.iter().any(|s| s.len() == length) {
+            false
+        } else {
+            let name = name.get_mut(..length)?;
+            lines.decode(outline.subject.start, name)?;
+            subjects.contains(&&name[..])
+        };
+        Some(Laid {
+            matches,
+            body: &text[..end],
+            after: &text[end + END.len()..],
+        })
+    }
+}
+
+/// The lines of a block body (`text` starts with the newline after BEGIN) decoded at random.
+struct Lines<'a> {
+    text: &'a [u8],
+    /// Lines known to hold 64 characters and a newline.
+    checked: usize,
+}
+
+impl Lines<'_> {
+    /// DER bytes `from..from + out.len()` into `out`, `None` where the text is not in the
+    /// layout (a line of another length, a marker, a character that is not base64).
+    fn decode(&mut self, from: usize, out: &mut [u8]) -> Option<()> {
+        let to = from + out.len();
+        let mut group = [0u8; 3];
+        for g in from / 3..to.div_ceil(3) {
+            let line = g * 4 / LINE;
+            self.check_through(line)?;
+            let at = 1 + line * (LINE + 1) + g * 4 % LINE;
+            decode_groups(&self.text[at..at + 4], &mut group)?;
+            for (k, byte) in (g * 3..).zip(group) {
+                if (from..to).contains(&k) {
+                    out[k - from] = byte;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Every line through `line` holds 64 characters and then a newline: only then is each
+    /// character where the layout puts it.
+    fn check_through(&mut self, line: usize) -> Option<()> {
+        while self.checked <= line {
+            let start = 1 + self.checked * (LINE + 1);
+            let text = self.text.get(start..start + LINE + 1)?;
+            if text[LINE] != b'\n' || memchr::memchr3(b'\n', b'\r', b'-', &text[..LINE]).is_some() {
+                return None;
+            }
+            self.checked += 1;
+        }
+        Some(())
+    }
 }
 
 /// The subject of a whole certificate: the names reader, else webpki's own parse as a trust
@@ -219,18 +320,18 @@ impl<'a> Block<'a> {
             after: &text[end + END.len()..],
         })
     }
+}
 
-    /// The DER of the whole block, `None` if it is not base64.
-    fn decode_whole(&self) -> Option<CertificateDer<'static>> {
-        let mut base64 = Vec::with_capacity(self.body.len());
-        for line in self.body.split(|b| *b == b'\n') {
-            base64.extend_from_slice(line.trim_ascii());
-        }
-        base64::engine::general_purpose::STANDARD
-            .decode(&base64)
-            .ok()
-            .map(CertificateDer::from)
+/// The DER of a whole block body, `None` if it is not base64.
+fn decode_whole(body: &[u8]) -> Option<CertificateDer<'static>> {
+    let mut base64 = Vec::with_capacity(body.len());
+    for line in body.split(|b| *b == b'\n') {
+        base64.extend_from_slice(line.trim_ascii());
     }
+    base64::engine::general_purpose::STANDARD
+        .decode(&base64)
+        .ok()
+        .map(CertificateDer::from)
 }
 
 /// Standard base64 of whole 4-character groups without padding, into `out`; `None` for
@@ -271,183 +372,4 @@ const SEXTETS: [u8; 256] = {
 };
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rustls_pki_types::pem::PemObject;
-
-    /// A self-signed P-256 CA, valid to 2126 (public test data, testdata/README.md).
-    const TEST_CA: &str = include_str!("testdata/root.pem");
-
-    fn subject_of(pem: &str) -> Vec<u8> {
-        let der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(der).unwrap();
-        roots.roots[0].subject.as_ref().to_vec()
-    }
-
-    fn all(pem: &[u8]) -> Scan {
-        scan(pem, |_| true)
-    }
-
-    #[test]
-    fn finds_each_certificate_block_and_skips_the_rest() {
-        let text = format!(
-            "junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n# a comment\n\
-             {TEST_CA}\n{TEST_CA}\
-             -----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n\
-             -----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
-        );
-        let found = all(text.as_bytes());
-        assert_eq!(found.certificates, 2);
-        // The same DER as the SDK's (constant-time) PEM reader produces.
-        let reference = CertificateDer::from_pem_slice(TEST_CA.as_bytes()).unwrap();
-        assert_eq!(found.matches, vec![reference.clone(), reference.clone()]);
-        assert_eq!(all(b"").certificates, 0);
-        assert_eq!(all(b"-----BEGIN CERTIFICATE-----\nAAAA").certificates, 0);
-        // A block cut short does not swallow the next one.
-        let cut = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
-        assert_eq!(all(cut.as_bytes()).matches, vec![reference]);
-    }
-
-    /// A reader that yields at most `step` bytes a call, as a pipe or a slow disk may.
-    struct Trickle<'a> {
-        text: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.step.min(out.len()).min(self.text.len());
-            out[..n].copy_from_slice(&self.text[..n]);
-            self.text = &self.text[n..];
-            Ok(n)
-        }
-    }
-
-    #[test]
-    fn a_bundle_read_in_pieces_scans_as_the_whole() {
-        let odd = |s: &[u8]| s.len() % 2 == 1;
-        let small = format!(
-            "# lead\n-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}-----BEGIN PRIVATE KEY-----\n\
-             AAAA\n-----END PRIVATE KEY-----\n{TEST_CA}\n-----BEGIN CERTIFICATE-----\n!!\n\
-             -----END CERTIFICATE-----\n{TEST_CA}-----BEGIN CERTIFICATE-----\nAAAA"
-        );
-        let system = super::super::trust::SYSTEM_BUNDLES
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok())
-            .unwrap_or_default();
-        let large = format!("{small}\n{system}{small}");
-        // Pieces smaller than one certificate, cutting markers and lines anywhere, and larger;
-        // reads of a byte at a time and of whatever fits.
-        let cases: [(&str, &[usize], &[usize]); 2] = [
-            (&small, &[7, 64, 1000], &[1, 13, usize::MAX]),
-            (&large, &[64, 4093, CHUNK, 1 << 20], &[4096, usize::MAX]),
-        ];
-        for (text, chunks, steps) in cases {
-            let whole = scan(text.as_bytes(), odd);
-            assert!(whole.certificates >= 3);
-            for (&chunk, &step) in chunks
-                .iter()
-                .flat_map(|c| steps.iter().map(move |s| (c, s)))
-            {
-                let reader = Trickle {
-                    text: text.as_bytes(),
-                    step,
-                };
-                let pieces = scan_reader(reader, chunk, odd).unwrap();
-                assert_eq!(
-                    (pieces.certificates, pieces.decoded_whole, &pieces.matches),
-                    (whole.certificates, whole.decoded_whole, &whole.matches),
-                    "{} bytes, chunk {chunk}, step {step}",
-                    text.len()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_bundle_file_is_scanned_and_a_missing_one_is_an_error() {
-        let dir = std::env::temp_dir().join(format!("sidecache-pem-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("bundle.pem");
-        std::fs::write(&path, format!("{TEST_CA}{TEST_CA}")).unwrap();
-        let found = scan_file(&path, |_| true).unwrap();
-        assert_eq!(found.certificates, 2);
-        assert_eq!(found.matches.len(), 2);
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(scan_file(&path, |_| true).is_err());
-    }
-
-    #[test]
-    fn groups_decode_as_the_base64_crate_does() {
-        let bytes: Vec<u8> = (0..255).collect();
-        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let mut out = [0u8; 255];
-        assert_eq!(decode_groups(text.as_bytes(), &mut out), Some(255));
-        assert_eq!(&out[..], &bytes[..]);
-        for bad in ["QUJD=", "QUJ=", "QU-D", "QUJ", "QU\nD"] {
-            assert_eq!(decode_groups(bad.as_bytes(), &mut out), None, "{bad}");
-        }
-        assert_eq!(decode_groups(b"QUJD", &mut [0u8; 2]), None, "no room");
-    }
-
-    #[test]
-    fn only_the_wanted_subjects_are_decoded_whole() {
-        let subject = subject_of(TEST_CA);
-        let mut asked = 0;
-        let found = scan(format!("{TEST_CA}{TEST_CA}").as_bytes(), |s| {
-            asked += 1;
-            s != subject.as_slice()
-        });
-        assert_eq!((asked, found.certificates), (2, 2));
-        assert!(found.matches.is_empty());
-        assert_eq!(
-            found.decoded_whole, 0,
-            "a small certificate fits the prefix"
-        );
-    }
-
-    #[test]
-    fn the_system_bundle_of_this_machine_reads_like_the_sdk_reader_and_webpki() {
-        // Whatever bundle this machine has: every certificate's subject is webpki's, the matches
-        // are the reference reader's DER, and few are decoded whole.
-        let Some(path) = super::super::trust::SYSTEM_BUNDLES
-            .iter()
-            .map(std::path::Path::new)
-            .find(|p| p.is_file())
-        else {
-            return;
-        };
-        let pem = std::fs::read(path).unwrap();
-        let reference: Vec<_> = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let mut store = RootCertStore::empty();
-        store.add_parsable_certificates(reference.iter().cloned());
-        let expected: Vec<Vec<u8>> = store
-            .roots
-            .iter()
-            .map(|a| a.subject.as_ref().to_vec())
-            .collect();
-        let mut seen = Vec::new();
-        let found = scan(&pem, |s| {
-            seen.push(s.to_vec());
-            false
-        });
-        assert_eq!(seen, expected, "{}", path.display());
-        assert!(
-            found.decoded_whole * 5 < found.certificates,
-            "{} of {} decoded whole",
-            found.decoded_whole,
-            found.certificates
-        );
-        let wanted = &expected[expected.len() / 2];
-        let found = scan(&pem, |s| s == wanted.as_slice());
-        let want: Vec<_> = reference
-            .iter()
-            .filter(|der| whole_subject(der).as_ref() == Some(wanted))
-            .cloned()
-            .collect();
-        assert_eq!(found.matches, want);
-    }
-}
+mod tests;

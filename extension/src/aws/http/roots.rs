@@ -93,10 +93,9 @@ impl LazyRoots {
 
     /// Anchors with one of the `subjects`, from the source (chosen now if not yet).
     fn find(&self, state: &mut State, subjects: &[&[u8]]) -> Vec<TrustAnchor<'static>> {
-        let wanted = |subject: &[u8]| subjects.contains(&subject);
         match &state.source {
             Some(Source::Named(path) | Source::System(path)) => {
-                match pem::scan_file(path, wanted) {
+                match pem::scan_file(path, subjects) {
                     Ok(found) => anchors(found.matches),
                     Err(error) => {
                         tracing::warn!(path = %path.display(), %error, "CA bundle no longer readable");
@@ -115,9 +114,8 @@ impl LazyRoots {
 
     /// The first usable source in SPEC order, and the anchors with `subjects` in it.
     fn choose(&self, subjects: &[&[u8]]) -> (Source, Vec<TrustAnchor<'static>>) {
-        let wanted = |subject: &[u8]| subjects.contains(&subject);
         if let Some(path) = &self.named {
-            match usable(path, wanted) {
+            match usable(path, subjects) {
                 Ok(found) => return (Source::Named(path.clone()), found),
                 Err(reason) => tracing::warn!(
                     path = %path.display(),
@@ -127,7 +125,7 @@ impl LazyRoots {
             }
         }
         for path in self.system.iter().filter(|path| path.is_file()) {
-            match usable(path, wanted) {
+            match usable(path, subjects) {
                 Ok(found) => return (Source::System(path.clone()), found),
                 Err(reason) => tracing::warn!(
                     path = %path.display(),
@@ -141,11 +139,8 @@ impl LazyRoots {
 }
 
 /// The anchors with a wanted subject in the bundle at `path`, or why it cannot serve.
-fn usable(
-    path: &Path,
-    wanted: impl FnMut(&[u8]) -> bool,
-) -> Result<Vec<TrustAnchor<'static>>, &'static str> {
-    let found = pem::scan_file(path, wanted).map_err(|_| "cannot read the file")?;
+fn usable(path: &Path, subjects: &[&[u8]]) -> Result<Vec<TrustAnchor<'static>>, &'static str> {
+    let found = pem::scan_file(path, subjects).map_err(|_| "cannot read the file")?;
     if found.certificates == 0 {
         return Err("no usable PEM certificate in the file");
     }
@@ -153,6 +148,7 @@ fn usable(
         path = %path.display(),
         certificates = found.certificates,
         decoded = found.decoded_whole,
+        laid_out = found.laid_out,
         "upstream TLS roots indexed"
     );
     Ok(anchors(found.matches))

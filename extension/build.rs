@@ -10,7 +10,6 @@
 //! `SIDECACHE_NO_PIE=1` at build time links `-no-pie` instead (a fixed load address for the
 //! executable; ~0.2-0.3 ms less CPU before the first request, the copy-on-write faults of
 //! ~22,700 relocations): an explicit opt-in for comparisons, never the default.
-
 //!
 //! The unwinder is linked in (libgcc_eh.a) rather than loaded (libgcc_s.so.1), as the layer's
 //! zig-linked binaries have it (zig links its own libunwind for `-lgcc_s`): one shared

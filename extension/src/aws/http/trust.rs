@@ -35,7 +35,8 @@ pub(super) const SYSTEM_BUNDLES: &[&str] = &[
 /// ClientHello carries. P-256 rather than ring's default X25519: on the x86_64 machine of
 /// docs/performance.md a P-256 key share plus agreement costs 71 us of CPU, X25519's 143 us,
 /// and a function pays one per new upstream connection, starting with its first value. Every
-/// TLS 1.3 server must support P-256 (RFC 8446, 9.1), so no server asks for another share.
+/// TLS 1.3 server must support P-256 (RFC 8446, 9.1), and AWS's TLS (s2n) takes the share a
+/// client sent for a group it supports rather than asking for another (s2n-tls#1556).
 const KX_GROUPS: &[&dyn SupportedKxGroup] = &[SECP256R1, X25519, SECP384R1];
 
 /// The client configuration for every upstream TLS connection: ring, TLS 1.2 and 1.3,

@@ -1,5 +1,8 @@
 //! One pass over a PEM bundle of CA certificates that decodes each certificate only as far as
-//! its subject name, and wholly only the certificates a caller asks for by subject.
+//! its subject name, and wholly only the certificates a caller asks for by subject. In the
+//! layout every bundle writer uses (`Laid`) not even that: only the DER headers up to the
+//! subject are decoded; any other layout is decoded a line at a time until the subject
+//! (`Block`).
 //!
 //! Why: a system bundle is ~140 certificates in ~220 KB of PEM, and a TLS handshake with AWS
 //! needs one or two of them. Decoding and parsing all of them was ~40 % of the CPU of the first
@@ -109,50 +112,45 @@ fn scan(pem: &[u8], subjects: &[&[u8]]) -> Scan {
     let mut rest = pem;
     while let Some(start) = begin.find(rest) {
         rest = &rest[start + BEGIN.len()..];
-        if let Some(laid) = Laid::read(rest, subjects, &mut head) {
+        // Whether the subject is wanted, and the body to decode if it is.
+        let (wanted, body) = if let Some(laid) = Laid::read(rest, subjects, &mut head) {
             rest = laid.after;
-            found.certificates += 1;
             found.laid_out += 1;
-            if laid.matches {
-                if let Some(der) = decode_whole(laid.body) {
-                    found.decoded_whole += 1;
-                    found.matches.push(der);
+            (laid.matches, laid.body)
+        } else {
+            let Some(block) = Block::read(rest, &marker, &mut head) else {
+                // No END line: the next search starts at whatever marker cut the block short.
+                match marker.find(rest) {
+                    Some(at) => rest = &rest[at..],
+                    None => break,
                 }
-            }
-            continue;
-        }
-        let Some(block) = Block::read(rest, &marker, &mut head) else {
-            // No END line: the next search starts at whatever marker cut the block short.
-            match marker.find(rest) {
-                Some(at) => rest = &rest[at..],
-                None => break,
-            }
-            continue;
-        };
-        rest = block.after;
-        match block.subject.clone().map(|range| &head[range]) {
-            Some(subject) => {
-                found.certificates += 1;
-                if subjects.contains(&subject) {
-                    if let Some(der) = decode_whole(block.body) {
-                        found.decoded_whole += 1;
+                continue;
+            };
+            rest = block.after;
+            match block.subject.clone() {
+                Some(range) => (subjects.contains(&&head[range]), block.body),
+                // Past the head, or not in the usual form: the whole certificate decides.
+                None => {
+                    let Some(der) = decode_whole(block.body) else {
+                        continue;
+                    };
+                    found.decoded_whole += 1;
+                    let Some(subject) = whole_subject(&der) else {
+                        continue;
+                    };
+                    found.certificates += 1;
+                    if subjects.contains(&subject.as_slice()) {
                         found.matches.push(der);
                     }
+                    continue;
                 }
             }
-            // Past the head, or not in the usual form: the whole certificate decides.
-            None => {
-                let Some(der) = decode_whole(block.body) else {
-                    continue;
-                };
+        };
+        found.certificates += 1;
+        if wanted {
+            if let Some(der) = decode_whole(body) {
                 found.decoded_whole += 1;
-                let Some(subject) = whole_subject(&der) else {
-                    continue;
-                };
-                found.certificates += 1;
-                if subjects.contains(&subject.as_slice()) {
-                    found.matches.push(der);
-                }
+                found.matches.push(der);
             }
         }
     }
